@@ -13,3 +13,10 @@
 pub mod api;
 pub mod clock;
 pub mod config;
+pub mod exposition;
+pub mod ingest;
+pub mod kpi;
+pub mod labels;
+pub mod metrics;
+pub mod model;
+pub mod replay;

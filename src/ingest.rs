@@ -1,0 +1,103 @@
+//! From a response body to counted conversations: decode the page, judge each element,
+//! dedupe, and add the finished ones to a source's KPI state.
+//!
+//! Shared by the poller, `replay` and `backfill`, so all three count exactly alike.
+
+use std::collections::HashSet;
+
+use crate::config::Limits;
+use crate::kpi::{evaluate, Verdict};
+use crate::metrics::state::{AllBounds, SourceKpis};
+use crate::model::{decode_page, PageError};
+
+/// Remembers which conversations were already counted.
+pub trait SeenIds {
+    /// Records `key` as counted; false when it already was (a duplicate).
+    fn first_sighting(&mut self, key: &str) -> bool;
+}
+
+impl SeenIds for HashSet<String> {
+    fn first_sighting(&mut self, key: &str) -> bool {
+        if self.contains(key) {
+            false
+        } else {
+            self.insert(key.to_owned())
+        }
+    }
+}
+
+/// What one page contributed; the poller logs it and uses `elements` to detect the last page.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PageSummary {
+    /// Elements in `data`, whatever they were.
+    pub elements: usize,
+    /// Finished conversations counted now.
+    pub ingested: u64,
+    /// Finished conversations counted before.
+    pub duplicate: u64,
+    /// Conversations without a usable sessionEndTime yet.
+    pub in_progress: u64,
+    /// Elements that are not objects or have no dedupe key.
+    pub malformed: u64,
+}
+
+impl PageSummary {
+    /// Adds another page's numbers.
+    pub fn add(&mut self, other: &PageSummary) {
+        self.elements += other.elements;
+        self.ingested += other.ingested;
+        self.duplicate += other.duplicate;
+        self.in_progress += other.in_progress;
+        self.malformed += other.malformed;
+    }
+}
+
+/// Context that stays the same for every page of a source.
+#[derive(Debug, Clone, Copy)]
+pub struct IngestContext<'c> {
+    /// `timeZoneOffset` the pages were requested with.
+    pub tz_offset_minutes: i32,
+    /// Histogram bounds.
+    pub bounds: &'c AllBounds,
+    /// Label limits.
+    pub limits: &'c Limits,
+}
+
+/// Decodes `body` and counts every element into `kpis`. A body that is not a page changes
+/// nothing and returns the error (the poller retries it like a 5xx).
+pub fn ingest_body(
+    body: &[u8],
+    ctx: IngestContext<'_>,
+    seen: &mut impl SeenIds,
+    kpis: &mut SourceKpis,
+) -> Result<PageSummary, PageError> {
+    let page = decode_page(body)?;
+    let mut sum = PageSummary {
+        elements: page.elements.len(),
+        ..PageSummary::default()
+    };
+    for element in &page.elements {
+        let result = match evaluate(element, ctx.tz_offset_minutes) {
+            Verdict::Malformed => {
+                sum.malformed += 1;
+                "malformed"
+            }
+            Verdict::InProgress { .. } => {
+                sum.in_progress += 1;
+                "in_progress"
+            }
+            Verdict::Finished { key, facts } => {
+                if seen.first_sighting(key) {
+                    kpis.apply(&facts, ctx.bounds, ctx.limits);
+                    sum.ingested += 1;
+                    "ingested"
+                } else {
+                    sum.duplicate += 1;
+                    "duplicate"
+                }
+            }
+        };
+        kpis.count_record(result);
+    }
+    Ok(sum)
+}

@@ -1,0 +1,226 @@
+//! The metric catalog of DESIGN §4: every family's name, type, HELP text and label names, in
+//! one place. Nothing else in the crate spells a metric name.
+//!
+//! HELP text names the SmartAssist field each value comes from, so a reader of `/metrics` can
+//! trace a number back to the API without opening the code.
+
+/// Prometheus metric type of a family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Monotonic count.
+    Counter,
+    /// Distribution in fixed buckets.
+    Histogram,
+    /// Value that can go up and down.
+    Gauge,
+}
+
+/// One metric family: the contract dashboards, rules and tests depend on.
+#[derive(Debug, Clone, Copy)]
+pub struct Family {
+    /// Full name, with unit and `_total` suffixes.
+    pub name: &'static str,
+    /// HELP text.
+    pub help: &'static str,
+    /// Metric type.
+    pub kind: Kind,
+    /// Label names, sorted.
+    pub labels: &'static [&'static str],
+}
+
+/// Labels of the per-queue families.
+pub const QUEUE_LABELS: &[&str] = &["channel", "direction", "queue", "queue_id", "source"];
+
+macro_rules! family {
+    ($ident:ident, $name:literal, $kind:ident, $labels:expr, $help:literal) => {
+        #[doc = $help]
+        pub const $ident: Family = Family {
+            name: $name,
+            help: $help,
+            kind: Kind::$kind,
+            labels: $labels,
+        };
+    };
+}
+
+family!(CONVERSATIONS, "smartassist_conversations_total", Counter,
+    &["channel", "direction", "outcome", "queue", "queue_id", "source"],
+    "Finished conversations, each counted once when first seen finished (sessionEndTime), by the queue of its last QueueEntry and its outcome (dropped: reason/dispositions/campaigninfo.contactStatus DROP-OFF; agent_handled; unanswered; bot_resolved: finalStatus/smartStatus; other).");
+family!(
+    QUEUE_ENTRIES,
+    "smartassist_queue_entries_total",
+    Counter,
+    QUEUE_LABELS,
+    "QueueEntry destinations of finished conversations."
+);
+family!(QUEUE_ANSWERED, "smartassist_queue_answered_total", Counter, QUEUE_LABELS,
+    "QueueEntry destinations answered by an agent (a segment with status Answered, or no status but an acceptedTime).");
+family!(QUEUE_ABANDONED, "smartassist_queue_abandoned_total", Counter, QUEUE_LABELS,
+    "QueueEntry destinations neither answered nor callback-opted (CallbackOpted), with no later QueueEntry.");
+family!(QUEUE_OVERFLOWS, "smartassist_queue_overflows_total", Counter, QUEUE_LABELS,
+    "QueueEntry destinations neither answered nor callback-opted that were followed by a later QueueEntry (moved on, not abandoned).");
+family!(QUEUE_WAIT, "smartassist_queue_wait_seconds", Histogram, QUEUE_LABELS,
+    "Queue wait of answered QueueEntry destinations: the first answering agent's acceptedTime minus EnterTime, in seconds.");
+family!(QUEUE_ABANDON_TIME, "smartassist_queue_abandon_time_seconds", Histogram, QUEUE_LABELS,
+    "Time to abandon of abandoned QueueEntry destinations: sessionEndTime minus EnterTime, in seconds.");
+family!(
+    CALLBACKS_OPTED,
+    "smartassist_callbacks_opted_total",
+    Counter,
+    QUEUE_LABELS,
+    "QueueEntry destinations with CallbackOpted true."
+);
+family!(CALLBACKS_ACCEPTED, "smartassist_callbacks_accepted_total", Counter, QUEUE_LABELS,
+    "QueueEntry destinations with a userCallbackAcceptTime (the customer accepted the agent's callback).");
+family!(AGENT_INTERACTIONS, "smartassist_agent_interactions_total", Counter, QUEUE_LABELS,
+    "Answered agent segments (respondingAgent or a top-level AgentSegment), by the queue entry they belong to.");
+family!(FIRST_RESPONSE, "smartassist_first_response_seconds", Histogram, QUEUE_LABELS,
+    "Agent first response of answered segments: firstResponseDuration, else firstResponseTime minus acceptedTime, in seconds.");
+family!(
+    INTERACTION,
+    "smartassist_interaction_seconds",
+    Histogram,
+    QUEUE_LABELS,
+    "Agent interaction of answered segments: interactionDuration, in seconds."
+);
+family!(
+    AFTER_CALL_WORK,
+    "smartassist_after_call_work_seconds",
+    Histogram,
+    QUEUE_LABELS,
+    "After-call work of answered segments: afterCallWorkDuration, in seconds."
+);
+family!(HANDLE_TIME, "smartassist_handle_time_seconds", Histogram, QUEUE_LABELS,
+    "Handle time of answered segments with an interactionDuration: interactionDuration plus afterCallWorkDuration (0 if absent), in seconds.");
+family!(
+    CONSULTS,
+    "smartassist_consults_total",
+    Counter,
+    QUEUE_LABELS,
+    "ConsultingAgents entries of answered agent segments."
+);
+family!(AGENT_NO_RESPONSES, "smartassist_agent_no_responses_total", Counter,
+    &["channel", "direction", "event", "queue", "queue_id", "source"],
+    "nonRespondingAgents entries of QueueEntry destinations, by nonResponseEvent (slug; unknown if empty).");
+family!(
+    CSAT_SCORE,
+    "smartassist_csat_score",
+    Histogram,
+    QUEUE_LABELS,
+    "CSAT answers: numeric csatScore with surveyType csat or absent, by the conversation's queue."
+);
+family!(NPS_SCORE, "smartassist_nps_score", Histogram, QUEUE_LABELS,
+    "NPS answers: numeric npsScore in 0..10 with surveyType nps or absent, by the conversation's queue.");
+family!(SURVEY_LIKES, "smartassist_survey_likes_total", Counter,
+    &["channel", "direction", "queue", "queue_id", "source", "vote"],
+    "Like/dislike answers: likeDislikeScore 1 (like) or 0 (dislike) with surveyType likeDislike or absent, by the conversation's queue.");
+family!(
+    VOICEMAILS,
+    "smartassist_voicemails_total",
+    Counter,
+    &["channel", "direction", "source"],
+    "Finished conversations with isVoicemail yes."
+);
+family!(
+    DISCONNECTS,
+    "smartassist_disconnects_total",
+    Counter,
+    &["channel", "direction", "event", "source"],
+    "Finished conversations by disconnectingEvent (slug; none if empty)."
+);
+family!(CAMPAIGN_CONTACTS, "smartassist_campaign_contacts_total", Counter,
+    &["campaign", "contact_status", "source"],
+    "Finished conversations with a campaigninfo.campaignName, by campaign and contactStatus (slug; unknown if empty).");
+
+/// Every KPI family, in catalog order.
+pub const KPI_FAMILIES: &[Family] = &[
+    CONVERSATIONS,
+    QUEUE_ENTRIES,
+    QUEUE_ANSWERED,
+    QUEUE_ABANDONED,
+    QUEUE_OVERFLOWS,
+    QUEUE_WAIT,
+    QUEUE_ABANDON_TIME,
+    CALLBACKS_OPTED,
+    CALLBACKS_ACCEPTED,
+    AGENT_INTERACTIONS,
+    FIRST_RESPONSE,
+    INTERACTION,
+    AFTER_CALL_WORK,
+    HANDLE_TIME,
+    CONSULTS,
+    AGENT_NO_RESPONSES,
+    CSAT_SCORE,
+    NPS_SCORE,
+    SURVEY_LIKES,
+    VOICEMAILS,
+    DISCONNECTS,
+    CAMPAIGN_CONTACTS,
+];
+
+// ---- the exporter's own metrics that ingest produces (kept with the KPI state, so they
+// ---- publish and checkpoint together with the values they describe)
+
+family!(RECORDS, "smartassist_exporter_records_total", Counter, &["result", "source"],
+    "Elements of response pages by result: ingested (counted), duplicate (already counted), in_progress (no usable sessionEndTime yet), malformed (not an object, or no conversationId/sessionId).");
+family!(REJECTED_VALUES, "smartassist_exporter_rejected_values_total", Counter, &["field", "source"],
+    "Values never observed because they were negative or unparseable (durations, timestamps, scores), by field.");
+family!(LABEL_OVERFLOW, "smartassist_exporter_label_overflow_total", Counter, &["label", "source"],
+    "Observations whose label value was replaced by \"other\" because limits.max_queues / limits.max_label_values was reached, by label.");
+
+/// Record results, all created at 0 per source.
+pub const RECORD_RESULTS: [&str; 4] = ["ingested", "duplicate", "in_progress", "malformed"];
+
+/// Fields that can be rejected, all created at 0 per source.
+pub const REJECTABLE_FIELDS: [&str; 12] = [
+    "EnterTime",
+    "abandon_time",
+    "acceptedTime",
+    "afterCallWorkDuration",
+    "csatScore",
+    "firstResponseDuration",
+    "firstResponseTime",
+    "first_response",
+    "interactionDuration",
+    "likeDislikeScore",
+    "npsScore",
+    "queue_wait",
+];
+
+/// Labels with a cardinality cap, all created at 0 per source.
+pub const CAPPED_LABELS: [&str; 5] = ["campaign", "channel", "contact_status", "event", "queue"];
+
+/// CSAT histogram bounds (scores 1..5).
+pub const CSAT_BOUNDS: [f64; 5] = [1.0, 2.0, 3.0, 4.0, 5.0];
+
+/// NPS histogram bounds (scores 0..10).
+pub const NPS_BOUNDS: [f64; 11] = [0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_follow_prometheus_conventions() {
+        let mut seen = std::collections::HashSet::new();
+        for f in KPI_FAMILIES
+            .iter()
+            .chain([&RECORDS, &REJECTED_VALUES, &LABEL_OVERFLOW])
+        {
+            assert!(seen.insert(f.name), "duplicate {}", f.name);
+            assert!(f.name.starts_with("smartassist_"));
+            match f.kind {
+                Kind::Counter => assert!(f.name.ends_with("_total"), "{}", f.name),
+                _ => assert!(!f.name.ends_with("_total"), "{}", f.name),
+            }
+            assert!(
+                f.labels.windows(2).all(|w| w[0] < w[1]),
+                "{} labels sorted",
+                f.name
+            );
+            assert!(f.labels.contains(&"source"));
+            assert!(!f.help.is_empty());
+        }
+        assert_eq!(KPI_FAMILIES.len(), 22, "DESIGN §4 lists 22 KPI families");
+    }
+}

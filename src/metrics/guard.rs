@@ -1,0 +1,142 @@
+//! Bounded label values (DESIGN §3 `limits`): values from API data are cut to
+//! `max_label_length` characters, and each source admits at most `max_queues` queues and
+//! `max_label_values` values of every other data-derived label. Beyond that the value becomes
+//! `other` and `smartassist_exporter_label_overflow_total{label}` counts it, so a runaway field
+//! can never explode Prometheus' series count.
+
+use std::collections::{BTreeMap, HashSet};
+
+use crate::config::Limits;
+
+/// The replacement for values beyond a cap.
+pub const OTHER: &str = "other";
+
+/// Values admitted so far for one source, per label.
+#[derive(Debug, Clone, Default)]
+pub struct LabelGuard {
+    admitted: BTreeMap<&'static str, HashSet<String>>,
+    /// Overflows per label, exported as `smartassist_exporter_label_overflow_total`.
+    pub overflows: BTreeMap<&'static str, u64>,
+}
+
+/// Values of the catalog's own vocabulary: always admitted, never counted against a cap.
+fn is_vocabulary(label: &str, value: &str) -> bool {
+    match label {
+        "channel" => matches!(value, "voice" | "chat" | "email" | "unknown"),
+        "event" => matches!(value, "none" | "unknown"),
+        "contact_status" => value == "unknown",
+        _ => false,
+    }
+}
+
+/// Cuts `value` to at most `max` characters, on a character boundary.
+pub fn truncate(value: &str, max: usize) -> &str {
+    match value.char_indices().nth(max) {
+        Some((idx, _)) => &value[..idx],
+        None => value,
+    }
+}
+
+impl LabelGuard {
+    /// The label value to use for `value` of `label`: itself (cut to length) while the cap
+    /// allows, else [`OTHER`] (counted).
+    pub fn admit(&mut self, label: &'static str, value: &str, limits: &Limits) -> String {
+        let value = truncate(value, limits.max_label_length);
+        if value.is_empty() || is_vocabulary(label, value) {
+            return value.to_owned();
+        }
+        let cap = if label == "queue" {
+            limits.max_queues
+        } else {
+            limits.max_label_values
+        };
+        let set = self.admitted.entry(label).or_default();
+        if set.contains(value) {
+            return value.to_owned();
+        }
+        if set.len() < cap {
+            set.insert(value.to_owned());
+            return value.to_owned();
+        }
+        *self.overflows.entry(label).or_default() += 1;
+        OTHER.to_owned()
+    }
+
+    /// Queue labels `(queue_id, queue)`: a queue is admitted as a pair, so both become `other`
+    /// together. The empty pair (never reached a queue) is always admitted.
+    pub fn admit_queue(
+        &mut self,
+        queue_id: &str,
+        queue: &str,
+        limits: &Limits,
+    ) -> (String, String) {
+        let id = truncate(queue_id, limits.max_label_length);
+        let name = truncate(queue, limits.max_label_length);
+        if id.is_empty() && name.is_empty() {
+            return (String::new(), String::new());
+        }
+        let key = format!("{id}\u{1f}{name}");
+        let set = self.admitted.entry("queue").or_default();
+        if set.contains(&key) || set.len() < limits.max_queues {
+            set.insert(key);
+            return (id.to_owned(), name.to_owned());
+        }
+        *self.overflows.entry("queue").or_default() += 1;
+        (OTHER.to_owned(), OTHER.to_owned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limits(max_queues: usize, max_values: usize, len: usize) -> Limits {
+        Limits {
+            max_queues,
+            max_label_values: max_values,
+            max_label_length: len,
+            ..Limits::default()
+        }
+    }
+
+    #[test]
+    fn queues_beyond_the_cap_become_other_and_are_counted() {
+        let l = limits(2, 10, 128);
+        let mut g = LabelGuard::default();
+        assert_eq!(g.admit_queue("q1", "A", &l), ("q1".into(), "A".into()));
+        assert_eq!(g.admit_queue("q2", "B", &l), ("q2".into(), "B".into()));
+        assert_eq!(
+            g.admit_queue("q3", "C", &l),
+            ("other".into(), "other".into())
+        );
+        assert_eq!(
+            g.admit_queue("q1", "A", &l),
+            ("q1".into(), "A".into()),
+            "admitted stays"
+        );
+        assert_eq!(g.admit_queue("", "", &l), (String::new(), String::new()));
+        assert_eq!(g.overflows.get("queue"), Some(&1));
+    }
+
+    #[test]
+    fn other_labels_have_their_own_cap_and_vocabulary_is_free() {
+        let l = limits(10, 1, 128);
+        let mut g = LabelGuard::default();
+        assert_eq!(g.admit("event", "agent_hangup", &l), "agent_hangup");
+        assert_eq!(g.admit("event", "none", &l), "none");
+        assert_eq!(g.admit("event", "bot_hangup", &l), "other");
+        assert_eq!(g.admit("channel", "voice", &l), "voice");
+        assert_eq!(g.admit("channel", "rtm", &l), "rtm");
+        assert_eq!(g.admit("channel", "teams", &l), "other");
+        assert_eq!(g.overflows.get("event"), Some(&1));
+        assert_eq!(g.overflows.get("channel"), Some(&1));
+    }
+
+    #[test]
+    fn long_values_are_cut_on_a_character_boundary() {
+        let l = limits(10, 10, 3);
+        let mut g = LabelGuard::default();
+        assert_eq!(g.admit("campaign", "Ünïcode", &l), "Ünï");
+        assert_eq!(truncate("ab", 3), "ab");
+    }
+}

@@ -1,0 +1,128 @@
+//! The exporter's own health metrics (DESIGN §4, "Exporter's own metrics") that describe
+//! polling rather than data: crate-native types on the exporter's registry. Every family that
+//! carries `source` is created at 0 per source at startup ([`SelfMetrics::init_source`]), so
+//! alerts and `increase()` work from the first scrape.
+
+use prometheus::{
+    CounterVec, GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry,
+};
+
+/// Reasons a request is retried, created at 0 per source.
+pub const RETRY_REASONS: [&str; 5] = [
+    "connect",
+    "timeout",
+    "rate_limited",
+    "server_error",
+    "bad_body",
+];
+
+/// Handles to every self-metric.
+#[derive(Clone)]
+pub struct SelfMetrics {
+    /// smartassist_up
+    pub up: IntGaugeVec,
+    /// smartassist_exporter_build_info
+    pub build_info: IntGaugeVec,
+    /// smartassist_exporter_polls_total
+    pub polls: IntCounterVec,
+    /// smartassist_exporter_poll_failures_total
+    pub poll_failures: IntCounterVec,
+    /// smartassist_exporter_poll_duration_seconds
+    pub poll_duration: GaugeVec,
+    /// smartassist_exporter_last_success_timestamp_seconds
+    pub last_success: GaugeVec,
+    /// smartassist_exporter_watermark_timestamp_seconds
+    pub watermark: GaugeVec,
+    /// smartassist_exporter_api_requests_total
+    pub api_requests: IntCounterVec,
+    /// smartassist_exporter_api_request_duration_seconds
+    pub api_request_duration: HistogramVec,
+    /// smartassist_exporter_api_retries_total
+    pub api_retries: IntCounterVec,
+    /// smartassist_exporter_rate_limit_wait_seconds_total
+    pub rate_limit_wait: CounterVec,
+    /// smartassist_exporter_window_splits_total
+    pub window_splits: IntCounterVec,
+    /// smartassist_exporter_truncated_windows_total
+    pub truncated_windows: IntCounterVec,
+    /// smartassist_exporter_skipped_windows_total
+    pub skipped_windows: IntCounterVec,
+    /// smartassist_exporter_unfinished_at_last_rescan_total
+    pub unfinished_at_last_rescan: IntCounterVec,
+    /// smartassist_exporter_tracked_conversations
+    pub tracked_conversations: IntGaugeVec,
+}
+
+fn reg<T: prometheus::core::Collector + Clone + 'static>(r: &Registry, c: T) -> T {
+    r.register(Box::new(c.clone()))
+        .expect("self-metric names are unique");
+    c
+}
+
+impl SelfMetrics {
+    /// Creates and registers every self-metric on `r`.
+    pub fn register(r: &Registry, version: &str, revision: &str) -> Self {
+        let s = &["source"];
+        let m = Self {
+            up: reg(r, IntGaugeVec::new(Opts::new("smartassist_up",
+                "1 if the last poll of the source succeeded (every request of the tick answered), else 0."), s).unwrap()),
+            build_info: reg(r, IntGaugeVec::new(Opts::new("smartassist_exporter_build_info",
+                "Version and revision of the running exporter; always 1."), &["revision", "version"]).unwrap()),
+            polls: reg(r, IntCounterVec::new(Opts::new("smartassist_exporter_polls_total",
+                "Poll ticks run for the source."), s).unwrap()),
+            poll_failures: reg(r, IntCounterVec::new(Opts::new("smartassist_exporter_poll_failures_total",
+                "Poll ticks that failed (the watermark stayed where it was)."), s).unwrap()),
+            poll_duration: reg(r, GaugeVec::new(Opts::new("smartassist_exporter_poll_duration_seconds",
+                "Duration of the source's last poll tick, in seconds."), s).unwrap()),
+            last_success: reg(r, GaugeVec::new(Opts::new("smartassist_exporter_last_success_timestamp_seconds",
+                "Unix time of the source's last successful poll."), s).unwrap()),
+            watermark: reg(r, GaugeVec::new(Opts::new("smartassist_exporter_watermark_timestamp_seconds",
+                "Unix time (UTC) before which every conversation start has had its first pass."), s).unwrap()),
+            api_requests: reg(r, IntCounterVec::new(Opts::new("smartassist_exporter_api_requests_total",
+                "Requests to the SmartAssist API by endpoint and HTTP status code (error for no response)."),
+                &["code", "endpoint", "source"]).unwrap()),
+            api_request_duration: reg(r, HistogramVec::new(HistogramOpts::new(
+                "smartassist_exporter_api_request_duration_seconds",
+                "Duration of requests to the SmartAssist API, in seconds.")
+                .buckets(vec![0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0]),
+                &["endpoint", "source"]).unwrap()),
+            api_retries: reg(r, IntCounterVec::new(Opts::new("smartassist_exporter_api_retries_total",
+                "Requests retried, by reason (connect, timeout, rate_limited, server_error, bad_body)."),
+                &["reason", "source"]).unwrap()),
+            rate_limit_wait: reg(r, CounterVec::new(Opts::new("smartassist_exporter_rate_limit_wait_seconds_total",
+                "Time spent waiting for the client-side request budget (poll.max_requests_per_minute), in seconds."), s).unwrap()),
+            window_splits: reg(r, IntCounterVec::new(Opts::new("smartassist_exporter_window_splits_total",
+                "Saturated windows (11 full pages) split in halves and queried again."), s).unwrap()),
+            truncated_windows: reg(r, IntCounterVec::new(Opts::new("smartassist_exporter_truncated_windows_total",
+                "1-second windows still saturated: ingested as far as the API pages go, the rest cannot be read."), s).unwrap()),
+            skipped_windows: reg(r, IntCounterVec::new(Opts::new("smartassist_exporter_skipped_windows_total",
+                "1-second windows whose response body never parsed, skipped so the watermark can move."), s).unwrap()),
+            unfinished_at_last_rescan: reg(r, IntCounterVec::new(Opts::new("smartassist_exporter_unfinished_at_last_rescan_total",
+                "Conversations still in progress at their window's last rescan (add a longer poll.rescans age)."), s).unwrap()),
+            tracked_conversations: reg(r, IntGaugeVec::new(Opts::new("smartassist_exporter_tracked_conversations",
+                "Conversation ids remembered for deduplication."), s).unwrap()),
+        };
+        m.build_info.with_label_values(&[revision, version]).set(1);
+        m
+    }
+
+    /// Creates every per-source series at 0, so they exist before the first poll.
+    pub fn init_source(&self, source: &str) {
+        let s = &[source];
+        self.up.with_label_values(s);
+        self.polls.with_label_values(s);
+        self.poll_failures.with_label_values(s);
+        self.poll_duration.with_label_values(s);
+        self.last_success.with_label_values(s);
+        self.watermark.with_label_values(s);
+        self.rate_limit_wait.with_label_values(s);
+        self.window_splits.with_label_values(s);
+        self.truncated_windows.with_label_values(s);
+        self.skipped_windows.with_label_values(s);
+        self.unfinished_at_last_rescan.with_label_values(s);
+        self.tracked_conversations.with_label_values(s);
+        for reason in RETRY_REASONS {
+            self.api_retries.with_label_values(&[reason, source]);
+        }
+    }
+}

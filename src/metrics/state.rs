@@ -1,0 +1,326 @@
+//! KPI state as plain data: per source, per label set, counts and histograms.
+//!
+//! The poller (or replay, or backfill) adds each finished conversation's [`Facts`] here; the
+//! collector reads it for `/metrics`. Plain structs — not the `prometheus` crate's metric
+//! types — so the state can be checkpointed, restored and published as a whole (DESIGN §2).
+
+use std::collections::{BTreeMap, HashMap};
+
+use crate::config::{Buckets, Limits};
+use crate::kpi::{Facts, Outcome, QueueFate};
+use crate::metrics::catalog::{CSAT_BOUNDS, NPS_BOUNDS};
+use crate::metrics::guard::LabelGuard;
+use crate::metrics::histogram::{Bounds, Histogram};
+
+/// Bucket bounds of every histogram family, resolved once from config.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AllBounds {
+    /// smartassist_queue_wait_seconds
+    pub queue_wait: Bounds,
+    /// smartassist_queue_abandon_time_seconds
+    pub abandon_time: Bounds,
+    /// smartassist_first_response_seconds
+    pub first_response: Bounds,
+    /// smartassist_interaction_seconds
+    pub interaction: Bounds,
+    /// smartassist_after_call_work_seconds
+    pub after_call_work: Bounds,
+    /// smartassist_handle_time_seconds
+    pub handle_time: Bounds,
+    /// smartassist_csat_score (fixed 1..5)
+    pub csat: Bounds,
+    /// smartassist_nps_score (fixed 0..10)
+    pub nps: Bounds,
+}
+
+impl AllBounds {
+    /// Configured duration buckets plus the catalog's fixed score buckets.
+    pub fn new(b: &Buckets) -> Self {
+        Self {
+            queue_wait: Bounds::new(&b.queue_wait),
+            abandon_time: Bounds::new(&b.abandon_time),
+            first_response: Bounds::new(&b.first_response),
+            interaction: Bounds::new(&b.interaction),
+            after_call_work: Bounds::new(&b.after_call_work),
+            handle_time: Bounds::new(&b.handle_time),
+            csat: Bounds::new(&CSAT_BOUNDS),
+            nps: Bounds::new(&NPS_BOUNDS),
+        }
+    }
+}
+
+/// Label values of the per-queue families (plus `source`, which is the map key above them).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct QueueLabels {
+    /// `queue_id`
+    pub queue_id: String,
+    /// `queue`
+    pub queue: String,
+    /// `channel`
+    pub channel: String,
+    /// `direction`
+    pub direction: &'static str,
+}
+
+/// Every per-queue series of one label set. Created whole, so all of them exist at 0 from the
+/// tick the label set first appears (DESIGN §4 "Series start at 0").
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueueSeries {
+    /// Labels.
+    pub labels: QueueLabels,
+    /// smartassist_conversations_total, indexed by [`Outcome::index`].
+    pub conversations: [u64; 5],
+    /// smartassist_queue_entries_total
+    pub entries: u64,
+    /// smartassist_queue_answered_total
+    pub answered: u64,
+    /// smartassist_queue_abandoned_total
+    pub abandoned: u64,
+    /// smartassist_queue_overflows_total
+    pub overflows: u64,
+    /// smartassist_callbacks_opted_total
+    pub callbacks_opted: u64,
+    /// smartassist_callbacks_accepted_total
+    pub callbacks_accepted: u64,
+    /// smartassist_agent_interactions_total
+    pub agent_interactions: u64,
+    /// smartassist_consults_total
+    pub consults: u64,
+    /// smartassist_queue_wait_seconds
+    pub queue_wait: Histogram,
+    /// smartassist_queue_abandon_time_seconds
+    pub abandon_time: Histogram,
+    /// smartassist_first_response_seconds
+    pub first_response: Histogram,
+    /// smartassist_interaction_seconds
+    pub interaction: Histogram,
+    /// smartassist_after_call_work_seconds
+    pub after_call_work: Histogram,
+    /// smartassist_handle_time_seconds
+    pub handle_time: Histogram,
+    /// smartassist_csat_score
+    pub csat: Histogram,
+    /// smartassist_nps_score
+    pub nps: Histogram,
+    /// smartassist_survey_likes_total: [like, dislike]
+    pub likes: [u64; 2],
+    /// smartassist_agent_no_responses_total by event
+    pub no_responses: BTreeMap<String, u64>,
+}
+
+impl QueueSeries {
+    fn new(labels: QueueLabels, b: &AllBounds) -> Self {
+        Self {
+            labels,
+            conversations: [0; 5],
+            entries: 0,
+            answered: 0,
+            abandoned: 0,
+            overflows: 0,
+            callbacks_opted: 0,
+            callbacks_accepted: 0,
+            agent_interactions: 0,
+            consults: 0,
+            queue_wait: Histogram::new(&b.queue_wait),
+            abandon_time: Histogram::new(&b.abandon_time),
+            first_response: Histogram::new(&b.first_response),
+            interaction: Histogram::new(&b.interaction),
+            after_call_work: Histogram::new(&b.after_call_work),
+            handle_time: Histogram::new(&b.handle_time),
+            csat: Histogram::new(&b.csat),
+            nps: Histogram::new(&b.nps),
+            likes: [0; 2],
+            no_responses: BTreeMap::new(),
+        }
+    }
+}
+
+/// Counters about ingest itself, kept beside the KPIs they explain.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct IngestCounters {
+    /// smartassist_exporter_records_total by result
+    pub records: BTreeMap<&'static str, u64>,
+    /// smartassist_exporter_rejected_values_total by field
+    pub rejected: BTreeMap<&'static str, u64>,
+}
+
+/// All KPI state of one source.
+#[derive(Debug, Clone, Default)]
+pub struct SourceKpis {
+    /// Per-queue series; `index` maps a label set to its position.
+    pub queues: Vec<QueueSeries>,
+    index: HashMap<QueueLabels, usize>,
+    /// smartassist_voicemails_total by (channel, direction)
+    pub voicemails: BTreeMap<(String, &'static str), u64>,
+    /// smartassist_disconnects_total by (channel, direction, event)
+    pub disconnects: BTreeMap<(String, &'static str, String), u64>,
+    /// smartassist_campaign_contacts_total by (campaign, contact_status)
+    pub campaigns: BTreeMap<(String, String), u64>,
+    /// Cardinality caps and their overflow counts.
+    pub guard: LabelGuard,
+    /// records_total and rejected_values_total.
+    pub ingest: IngestCounters,
+}
+
+impl SourceKpis {
+    /// Counts one page element's result (`ingested`, `duplicate`, `in_progress`, `malformed`).
+    pub fn count_record(&mut self, result: &'static str) {
+        *self.ingest.records.entry(result).or_default() += 1;
+    }
+
+    fn series(&mut self, labels: QueueLabels, b: &AllBounds) -> usize {
+        if let Some(&i) = self.index.get(&labels) {
+            return i;
+        }
+        let i = self.queues.len();
+        self.index.insert(labels.clone(), i);
+        self.queues.push(QueueSeries::new(labels, b));
+        i
+    }
+
+    /// Adds one finished conversation. Each label set is resolved once per record; the
+    /// observations then go straight into its series.
+    pub fn apply(&mut self, f: &Facts<'_>, b: &AllBounds, limits: &Limits) {
+        let channel = self.guard.admit("channel", &f.channel, limits);
+        let direction = f.direction;
+        let labels_for = |guard: &mut LabelGuard, queue_id: &str, queue: &str| {
+            let (queue_id, queue) = guard.admit_queue(queue_id, queue, limits);
+            QueueLabels {
+                queue_id,
+                queue,
+                channel: channel.clone(),
+                direction,
+            }
+        };
+
+        // Resolve every queue entry's series, and the no-queue series if a segment needs it.
+        let mut entry_series = Vec::with_capacity(f.queue_entries.len());
+        for e in &f.queue_entries {
+            let labels = labels_for(&mut self.guard, e.queue.queue_id, e.queue.queue);
+            entry_series.push(self.series(labels, b));
+        }
+        let conv_series = match f.last_entry {
+            Some(i) => entry_series[i],
+            None => {
+                let labels = labels_for(&mut self.guard, "", "");
+                self.series(labels, b)
+            }
+        };
+        let needs_no_queue = f.answered_segments.iter().any(|s| s.entry.is_none());
+        let no_queue_series = if needs_no_queue {
+            let labels = labels_for(&mut self.guard, "", "");
+            Some(self.series(labels, b))
+        } else {
+            None
+        };
+
+        for (e, &si) in f.queue_entries.iter().zip(&entry_series) {
+            let events: Vec<String> = e
+                .no_responses
+                .iter()
+                .map(|ev| self.guard.admit("event", ev, limits))
+                .collect();
+            let s = &mut self.queues[si];
+            s.entries += 1;
+            match e.fate {
+                QueueFate::Answered => s.answered += 1,
+                QueueFate::Abandoned => s.abandoned += 1,
+                QueueFate::Overflow => s.overflows += 1,
+                QueueFate::CallbackOpted => {}
+            }
+            if let Some(w) = e.wait {
+                s.queue_wait.observe(&b.queue_wait, w);
+            }
+            if let Some(a) = e.abandon_time {
+                s.abandon_time.observe(&b.abandon_time, a);
+            }
+            s.callbacks_opted += u64::from(e.callback_opted);
+            s.callbacks_accepted += u64::from(e.callback_accepted);
+            for ev in events {
+                *s.no_responses.entry(ev).or_default() += 1;
+            }
+        }
+
+        for seg in &f.answered_segments {
+            let si = match seg.entry {
+                Some(i) => entry_series[i],
+                None => no_queue_series.expect("resolved above"),
+            };
+            let s = &mut self.queues[si];
+            s.agent_interactions += 1;
+            s.consults += seg.consults;
+            if let Some(v) = seg.first_response {
+                s.first_response.observe(&b.first_response, v);
+            }
+            if let Some(v) = seg.interaction {
+                s.interaction.observe(&b.interaction, v);
+            }
+            if let Some(v) = seg.after_call_work {
+                s.after_call_work.observe(&b.after_call_work, v);
+            }
+            if let Some(v) = seg.handle_time {
+                s.handle_time.observe(&b.handle_time, v);
+            }
+        }
+
+        let s = &mut self.queues[conv_series];
+        s.conversations[f.outcome.index()] += 1;
+        if let Some(v) = f.csat {
+            s.csat.observe(&b.csat, v);
+        }
+        if let Some(v) = f.nps {
+            s.nps.observe(&b.nps, v);
+        }
+        match f.like {
+            Some(true) => s.likes[0] += 1,
+            Some(false) => s.likes[1] += 1,
+            None => {}
+        }
+
+        *self
+            .voicemails
+            .entry((channel.clone(), direction))
+            .or_default() += u64::from(f.voicemail);
+        let event = self.guard.admit("event", &f.disconnect_event, limits);
+        *self
+            .disconnects
+            .entry((channel, direction, event))
+            .or_default() += 1;
+        if let Some((name, status)) = &f.campaign {
+            let campaign = self.guard.admit("campaign", name, limits);
+            let status = self.guard.admit("contact_status", status, limits);
+            *self.campaigns.entry((campaign, status)).or_default() += 1;
+        }
+        for field in &f.rejected {
+            *self.ingest.rejected.entry(field).or_default() += 1;
+        }
+    }
+
+    /// Conversations counted per outcome, summed over label sets (for logs and tests).
+    pub fn conversations_by_outcome(&self) -> BTreeMap<&'static str, u64> {
+        let mut out = BTreeMap::new();
+        for o in Outcome::ALL {
+            let n = self.queues.iter().map(|s| s.conversations[o.index()]).sum();
+            out.insert(o.as_str(), n);
+        }
+        out
+    }
+}
+
+/// KPI state of every source, keyed by source name.
+#[derive(Debug, Clone, Default)]
+pub struct KpiState {
+    /// Per-source state.
+    pub sources: BTreeMap<String, SourceKpis>,
+}
+
+impl KpiState {
+    /// The state of `source`, created empty on first use.
+    pub fn source(&mut self, source: &str) -> &mut SourceKpis {
+        if !self.sources.contains_key(source) {
+            self.sources
+                .insert(source.to_owned(), SourceKpis::default());
+        }
+        self.sources.get_mut(source).expect("inserted above")
+    }
+}

@@ -1,0 +1,434 @@
+//! The v2 conversation record as the API really sends it, and the page around it.
+//!
+//! Every field is one of the [`lenient`] wrappers, so a record never fails because one field
+//! drifted (DESIGN §1); only the fields the KPI rules read are declared, the rest (`metaInfo`,
+//! customer details, notes: the PII) are skipped unread. Strings borrow from the response body.
+//! [`decode_page`] turns a body into records, and isolates a record that still cannot be read
+//! (not an object, or JSON that the typed pass rejects) so one bad element never loses a page.
+
+pub mod lenient;
+pub mod time;
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use thiserror::Error;
+
+pub use lenient::{LBool, LCount, LList, LNum, LObj, LStr};
+pub use time::{parse_timestamp, UtcMillis};
+
+/// One conversation record (`data[i]`), only the fields the KPI rules use.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct Record<'a> {
+    /// Preferred dedupe key.
+    #[serde(rename = "conversationId", borrow)]
+    pub conversation_id: LStr<'a>,
+    /// Dedupe key when there is no conversationId (bot-only sessions have only this).
+    #[serde(rename = "sessionId", borrow)]
+    pub session_id: LStr<'a>,
+    /// `Voice`, `Web/Mobile Client`, `System Mail`, ...
+    #[serde(borrow)]
+    pub channel: LStr<'a>,
+    /// The documented spelling.
+    #[serde(rename = "Direction", borrow)]
+    pub direction_upper: LStr<'a>,
+    /// The spelling some responses use instead.
+    #[serde(rename = "direction", borrow)]
+    pub direction_lower: LStr<'a>,
+    /// What the API filters on (DESIGN §1, taken to be the date filter's field).
+    #[serde(rename = "sessionStartTime", borrow)]
+    pub session_start_time: LStr<'a>,
+    /// Missing or unparseable: the conversation is still in progress.
+    #[serde(rename = "sessionEndTime", borrow)]
+    pub session_end_time: LStr<'a>,
+    /// Voicemail flag, `"NO"` or a bool.
+    #[serde(rename = "isVoicemail")]
+    pub is_voicemail: LBool,
+    /// `BotResolved`, `CLOSED`, ...
+    #[serde(rename = "finalStatus", borrow)]
+    pub final_status: LStr<'a>,
+    /// `CLOSED AT BOT`, `TERMINATED`, ...
+    #[serde(rename = "smartStatus", borrow)]
+    pub smart_status: LStr<'a>,
+    /// A DROP-OFF marker lives here (among other reasons).
+    #[serde(borrow)]
+    pub reason: LStr<'a>,
+    /// Another place for the DROP-OFF marker.
+    #[serde(borrow)]
+    pub dispositions: LList<LStr<'a>>,
+    /// What ended the conversation (`Agent Hangup`, ...).
+    #[serde(rename = "disconnectingEvent", borrow)]
+    pub disconnecting_event: LStr<'a>,
+    /// Queue entries and agent segments, in order.
+    #[serde(borrow)]
+    pub destinations: LList<LObj<Destination<'a>>>,
+    /// CSAT answer.
+    #[serde(rename = "csatScore")]
+    pub csat_score: LNum,
+    /// NPS answer.
+    #[serde(rename = "npsScore")]
+    pub nps_score: LNum,
+    /// Like (1) / dislike (0).
+    #[serde(rename = "likeDislikeScore")]
+    pub like_dislike_score: LNum,
+    /// `csat`, `nps`, `likeDislike`; absent on older records.
+    #[serde(rename = "surveyType", borrow)]
+    pub survey_type: LStr<'a>,
+    /// Outbound campaign details (and a third DROP-OFF marker).
+    #[serde(borrow)]
+    pub campaigninfo: LObj<CampaignInfo<'a>>,
+}
+
+impl<'a> Record<'a> {
+    /// The dedupe key: `conversationId` if a non-empty string after trimming, else
+    /// `sessionId` likewise. `None` makes the record malformed.
+    pub fn dedupe_key(&self) -> Option<&str> {
+        self.conversation_id
+            .non_empty()
+            .or_else(|| self.session_id.non_empty())
+    }
+
+    /// `Direction` or `direction`, the first non-empty of the two in that order.
+    pub fn direction(&self) -> Option<&str> {
+        self.direction_upper
+            .non_empty()
+            .or_else(|| self.direction_lower.non_empty())
+    }
+}
+
+/// An element of `destinations` — a `QueueEntry` or a top-level `AgentSegment` (a transfer or
+/// reassignment) — and also the shape of a queue entry's `respondingAgent`. One struct serves
+/// all three because their fields never clash: the queue fields are read for queue entries, the
+/// agent fields for segments. (Not `#[serde(flatten)]`: it buffers every field and is slow.)
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct Destination<'a> {
+    /// `QueueEntry` or `AgentSegment`, in any case and punctuation.
+    #[serde(rename = "destinationType", borrow)]
+    pub destination_type: LStr<'a>,
+    /// Queue id (QueueEntry).
+    #[serde(rename = "queueId", borrow)]
+    pub queue_id: LStr<'a>,
+    /// Queue name (QueueEntry).
+    #[serde(rename = "queueName", borrow)]
+    pub queue_name: LStr<'a>,
+    /// When the conversation entered the queue.
+    #[serde(rename = "EnterTime", borrow)]
+    pub enter_time: LStr<'a>,
+    /// The customer asked for a callback instead of waiting.
+    #[serde(rename = "CallbackOpted")]
+    pub callback_opted: LBool,
+    /// Present when the customer accepted the agent's callback.
+    #[serde(rename = "userCallbackAcceptTime", borrow)]
+    pub user_callback_accept_time: LStr<'a>,
+    /// The queue entry's first agent segment.
+    #[serde(rename = "respondingAgent", borrow)]
+    pub responding_agent: LObj<Box<Destination<'a>>>,
+    /// Agents offered the conversation who never responded (each one no-response).
+    #[serde(rename = "nonRespondingAgents", borrow)]
+    pub non_responding_agents: LList<LObj<NonResponse<'a>>>,
+    /// Segment: `Answered`, or missing on some records that still carry an acceptedTime.
+    #[serde(borrow)]
+    pub status: LStr<'a>,
+    /// Segment: when the agent accepted.
+    #[serde(rename = "acceptedTime", borrow)]
+    pub accepted_time: LStr<'a>,
+    /// Segment: when the agent first responded (fallback for the first-response duration).
+    #[serde(rename = "firstResponseTime", borrow)]
+    pub first_response_time: LStr<'a>,
+    /// Segment: seconds from acceptance to first response.
+    #[serde(rename = "firstResponseDuration")]
+    pub first_response_duration: LNum,
+    /// Segment: seconds from acceptance to the last utterance.
+    #[serde(rename = "interactionDuration")]
+    pub interaction_duration: LNum,
+    /// Segment: seconds of after-call work.
+    #[serde(rename = "afterCallWorkDuration")]
+    pub after_call_work_duration: LNum,
+    /// Segment: one entry per consult.
+    #[serde(rename = "ConsultingAgents")]
+    pub consulting_agents: LCount,
+}
+
+/// A `nonRespondingAgents` entry; only the reason is read.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct NonResponse<'a> {
+    /// `Ignored`, `Supervisor Reassigned`, ...
+    #[serde(rename = "nonResponseEvent", borrow)]
+    pub non_response_event: LStr<'a>,
+}
+
+/// `campaigninfo`, only the fields the catalog uses.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct CampaignInfo<'a> {
+    /// Becomes the `campaign` label.
+    #[serde(rename = "campaignName", borrow)]
+    pub campaign_name: LStr<'a>,
+    /// `no-answer`, `answered`, ... or `DROP-OFF`.
+    #[serde(rename = "contactStatus", borrow)]
+    pub contact_status: LStr<'a>,
+}
+
+/// One element of a page's `data`.
+#[derive(Debug)]
+pub enum Element<'a> {
+    /// An object, read leniently. It may still lack a dedupe key.
+    Record(Box<Record<'a>>),
+    /// Not an object, or an object the typed pass could not read (e.g. a duplicated key):
+    /// counted as malformed.
+    Unreadable,
+}
+
+/// A decoded response page.
+#[derive(Debug, Default)]
+pub struct Page<'a> {
+    /// Every element of `data`, in order; `elements.len()` is what paging compares with the
+    /// requested `limit` to detect the last page.
+    pub elements: Vec<Element<'a>>,
+}
+
+/// Why a body is not a page. The poller treats all of these like a 5xx (DESIGN §5 "Bodies").
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum PageError {
+    /// Not JSON at all (HTML error page, truncated body, invalid UTF-8).
+    #[error("body is not valid JSON: {0}")]
+    NotJson(String),
+    /// JSON, but not `{"data": [...]}` nor a bare array of records.
+    #[error("body is JSON but not a page: {0}")]
+    WrongShape(&'static str),
+}
+
+/// Fast path: the whole page in one typed pass.
+#[derive(Deserialize)]
+struct TypedPage<'a> {
+    #[serde(borrow)]
+    data: Vec<TypedElement<'a>>,
+}
+
+/// A `data` element in the fast path: an object or anything else.
+struct TypedElement<'a>(Option<Record<'a>>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for TypedElement<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        LObj::<Record<'a>>::deserialize(d).map(|o| TypedElement(o.0))
+    }
+}
+
+/// Slow path: split `data` into raw elements, then read each on its own.
+#[derive(Deserialize)]
+struct RawPage<'a> {
+    #[serde(borrow)]
+    data: Option<Vec<&'a RawValue>>,
+}
+
+/// Decodes a response body (`{"data": [...], ...}`) or a bare JSON array of records.
+///
+/// One typed pass handles the common case. If it fails although the body is valid JSON of the
+/// right shape, the elements are read one by one, so the one element that cannot be read is
+/// [`Element::Unreadable`] and the others survive.
+pub fn decode_page(body: &[u8]) -> Result<Page<'_>, PageError> {
+    let first_non_ws = body.iter().copied().find(|c| !c.is_ascii_whitespace());
+    if first_non_ws == Some(b'[') {
+        return decode_array(body);
+    }
+    if let Ok(page) = serde_json::from_slice::<TypedPage>(body) {
+        return Ok(Page {
+            elements: page.data.into_iter().map(element_from).collect(),
+        });
+    }
+    let raw: RawPage = match serde_json::from_slice(body) {
+        Ok(raw) => raw,
+        Err(e) if e.is_data() => {
+            return Err(PageError::WrongShape(
+                "expected an object with a `data` array",
+            ))
+        }
+        Err(e) => return Err(PageError::NotJson(e.to_string())),
+    };
+    let data = raw
+        .data
+        .ok_or(PageError::WrongShape("`data` is missing or null"))?;
+    Ok(Page {
+        elements: data.into_iter().map(element_from_raw).collect(),
+    })
+}
+
+fn decode_array(body: &[u8]) -> Result<Page<'_>, PageError> {
+    if let Ok(data) = serde_json::from_slice::<Vec<TypedElement>>(body) {
+        return Ok(Page {
+            elements: data.into_iter().map(element_from).collect(),
+        });
+    }
+    let data: Vec<&RawValue> = serde_json::from_slice(body).map_err(|e| {
+        if e.is_data() {
+            PageError::WrongShape("expected an array of records")
+        } else {
+            PageError::NotJson(e.to_string())
+        }
+    })?;
+    Ok(Page {
+        elements: data.into_iter().map(element_from_raw).collect(),
+    })
+}
+
+fn element_from(e: TypedElement<'_>) -> Element<'_> {
+    match e.0 {
+        Some(r) => Element::Record(Box::new(r)),
+        None => Element::Unreadable,
+    }
+}
+
+fn element_from_raw(raw: &RawValue) -> Element<'_> {
+    match serde_json::from_str::<LObj<Record>>(raw.get()) {
+        Ok(LObj(Some(r))) => Element::Record(Box::new(r)),
+        _ => Element::Unreadable,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys(page: &Page) -> Vec<Option<String>> {
+        page.elements
+            .iter()
+            .map(|e| match e {
+                Element::Record(r) => r.dedupe_key().map(str::to_owned),
+                Element::Unreadable => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_seed_sample_decodes_in_the_fast_path() {
+        let body = std::fs::read("tests/fixtures/seed-sample-response.json").unwrap();
+        let page = decode_page(&body).unwrap();
+        assert_eq!(page.elements.len(), 10);
+        let k = keys(&page);
+        assert_eq!(k[0].as_deref(), Some("68db745779cb8cebd651xxxx"));
+        assert_eq!(
+            k[3].as_deref(),
+            Some("c-b48e690-7d7c-4e72-9855-a669d688xxxx")
+        );
+        let Element::Record(r) = &page.elements[3] else {
+            panic!()
+        };
+        assert_eq!(r.direction(), Some("Inbound"));
+        let d = &r.destinations.items()[0].0.as_ref().unwrap();
+        assert_eq!(d.queue_name.non_empty(), Some("Default Queue"));
+        let agent = d.responding_agent.0.as_ref().unwrap();
+        assert_eq!(agent.interaction_duration, LNum::Value(49.0));
+        assert_eq!(agent.consulting_agents.0, Some(1));
+    }
+
+    #[test]
+    fn one_bad_element_never_loses_the_page() {
+        // A number, an object without ids, and an object with a duplicated key (which the
+        // typed pass refuses) around two good records.
+        let body = br#"{"numResults": 5, "data": [
+            {"conversationId": "c-1", "sessionEndTime": "2025-01-01T00:00:00"},
+            42,
+            {"channel": "Voice"},
+            {"conversationId": "c-2", "conversationId": "c-2b"},
+            {"sessionId": "s-3", "destinations": "oops", "csatScore": {"x": 1}}
+        ]}"#;
+        let page = decode_page(body).unwrap();
+        assert_eq!(page.elements.len(), 5);
+        let k = keys(&page);
+        assert_eq!(k[0].as_deref(), Some("c-1"));
+        assert!(matches!(page.elements[1], Element::Unreadable));
+        assert_eq!(k[2], None);
+        assert!(matches!(page.elements[2], Element::Record(_)));
+        assert!(matches!(page.elements[3], Element::Unreadable));
+        assert_eq!(k[4].as_deref(), Some("s-3"));
+    }
+
+    #[test]
+    fn drifting_field_types_are_absent_not_fatal() {
+        let body = br#"{"data": [{
+            "conversationId": "c-9", "direction": "OUTBOUND", "Direction": "",
+            "isVoicemail": "YES", "destinations": [
+                "junk",
+                {"destinationType": "queueentry", "queueId": 7, "queueName": null,
+                 "CallbackOpted": "true", "respondingAgent": "",
+                 "nonRespondingAgents": [{"nonResponseEvent": "Ignored"}, 3]},
+                {"destinationType": "AgentSegment", "status": "answered",
+                 "interactionDuration": "49", "afterCallWorkDuration": "n/a",
+                 "ConsultingAgents": ""}
+            ],
+            "campaigninfo": {"attempt": "", "campaignName": "Spring", "contactStatus": 5}
+        }]}"#;
+        let page = decode_page(body).unwrap();
+        let Element::Record(r) = &page.elements[0] else {
+            panic!()
+        };
+        assert_eq!(r.direction(), Some("OUTBOUND"));
+        assert!(r.is_voicemail.is_true());
+        let dests = r.destinations.items();
+        assert_eq!(dests.len(), 3);
+        assert!(dests[0].0.is_none());
+        let q = dests[1].0.as_ref().unwrap();
+        assert_eq!(q.queue_id.0, None);
+        assert!(q.callback_opted.is_true());
+        assert!(q.responding_agent.0.is_none());
+        assert_eq!(q.non_responding_agents.items().len(), 2);
+        let seg = dests[2].0.as_ref().unwrap();
+        assert_eq!(seg.interaction_duration, LNum::Value(49.0));
+        assert_eq!(seg.after_call_work_duration, LNum::Unusable);
+        assert_eq!(seg.consulting_agents.0, None);
+        let c = r.campaigninfo.0.as_ref().unwrap();
+        assert_eq!(c.campaign_name.non_empty(), Some("Spring"));
+        assert_eq!(c.contact_status.0, None);
+    }
+
+    #[test]
+    fn bodies_that_are_not_pages_are_errors() {
+        assert!(matches!(
+            decode_page(b"<html>502</html>"),
+            Err(PageError::NotJson(_))
+        ));
+        assert!(matches!(
+            decode_page(br#"{"data": [{"a": 1}"#),
+            Err(PageError::NotJson(_))
+        ));
+        assert!(matches!(
+            decode_page(br#"{"data": "x"}"#),
+            Err(PageError::WrongShape(_))
+        ));
+        assert!(matches!(
+            decode_page(br#"{"data": null}"#),
+            Err(PageError::WrongShape(_))
+        ));
+        assert!(matches!(
+            decode_page(br#"{"numResults": 0}"#),
+            Err(PageError::WrongShape(_))
+        ));
+        assert!(matches!(
+            decode_page(b"\xff\xfe"),
+            Err(PageError::NotJson(_))
+        ));
+        assert!(matches!(decode_page(b"42"), Err(PageError::WrongShape(_))));
+        assert_eq!(decode_page(br#"{"data": []}"#).unwrap().elements.len(), 0);
+        let bare = decode_page(br#"[{"sessionId": "s"}, 1]"#).unwrap();
+        assert_eq!(bare.elements.len(), 2);
+    }
+
+    #[test]
+    fn deeply_nested_json_and_huge_numbers_never_crash() {
+        // Nesting in skipped and in read fields alike: skipped without recursion trouble.
+        for field in ["metaInfo", "destinations", "csatScore"] {
+            let mut body = format!(r#"{{"data": [{{"sessionId": "s", "{field}": "#);
+            body.push_str(&"[".repeat(100_000));
+            body.push_str(&"]".repeat(100_000));
+            body.push_str("}]}");
+            let page = decode_page(body.as_bytes()).expect(field);
+            assert_eq!(keys(&page), vec![Some("s".to_owned())], "{field}");
+        }
+        // A number beyond f64 in a field we read makes only that element unreadable.
+        let page = decode_page(br#"{"data": [{"sessionId": "a", "csatScore": 1e400}, {"sessionId": "b", "metaInfo": {"n": 1e400}}]}"#).unwrap();
+        assert!(matches!(page.elements[0], Element::Unreadable));
+        assert_eq!(keys(&page)[1].as_deref(), Some("b"));
+    }
+}
