@@ -10,6 +10,10 @@
 //! - [`config`]: the YAML config and its validation (one error line naming the key, exit 2).
 //! - [`clock`]: time as a dependency, so tests drive hours of polling in milliseconds.
 //! - [`api`]: the upstream API's limits, shared by client and simulator.
+//! - [`http`]: the web server (`/metrics`, landing page, `/-/healthy`, `/-/ready`); reads a view.
+//! - [`shutdown`]: the SIGINT/SIGTERM future that stops the server gracefully.
 pub mod api;
 pub mod clock;
 pub mod config;
+pub mod http;
+pub mod shutdown;
