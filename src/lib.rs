@@ -7,16 +7,29 @@
 //!
 //! ## Layout
 //!
+//! Data flows top to bottom:
+//!
 //! - [`config`]: the YAML config and its validation (one error line naming the key, exit 2).
 //! - [`clock`]: time as a dependency, so tests drive hours of polling in milliseconds.
 //! - [`api`]: the upstream API's limits, shared by client and simulator.
+//! - [`model`]: the v2 record as the API really sends it (lenient types, timestamps, pages).
+//! - [`kpi`]: **the KPI rules** of DESIGN §4 — one record in, its facts out; pure.
+//! - [`labels`]: label values from API strings (channel, direction, slugs).
+//! - [`metrics`]: the metric catalog, the plain KPI state, and the registry serving both.
+//! - [`ingest`]: page body → judged, deduplicated, counted records (shared by all modes).
+//! - [`replay`]: saved responses → KPI exposition.
+//! - [`exposition`]: reading an exposition back into samples (tests compare with truth).
+//! - [`http`]: the web server (`/metrics`, landing page, `/-/healthy`, `/-/ready`); reads a view.
+//! - [`shutdown`]: the SIGINT/SIGTERM future that stops the server gracefully.
 pub mod api;
 pub mod clock;
 pub mod config;
 pub mod exposition;
+pub mod http;
 pub mod ingest;
 pub mod kpi;
 pub mod labels;
 pub mod metrics;
 pub mod model;
 pub mod replay;
+pub mod shutdown;

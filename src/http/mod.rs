@@ -1,0 +1,187 @@
+//! The exporter's web server: `/metrics` (or the configured telemetry path), the landing page
+//! at `/`, `/-/healthy` and `/-/ready`.
+//!
+//! The server does not know how metrics are computed. It reads an [`ExporterView`] that the
+//! rest of the exporter keeps current, so a scrape never calls SmartAssist and never waits on
+//! the poller (DESIGN §2, "the scrape only reads").
+
+mod landing;
+mod telemetry_path;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use chrono::{DateTime, Utc};
+
+pub use telemetry_path::{TelemetryPath, TelemetryPathError};
+
+/// The content type of the text exposition format 0.0.4.
+pub const METRICS_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// What the web server needs from the rest of the exporter. The scrape only reads.
+///
+/// Calls are synchronous and expected to be cheap (a cached exposition, a few fields). The
+/// server still makes them on tokio's blocking pool, so a view that briefly waits on a lock
+/// (say, while a checkpoint is written) never stalls the async workers, and a view that
+/// panics costs one 500, not the connection task.
+pub trait ExporterView: Send + Sync + 'static {
+    /// The full text exposition (format 0.0.4) to serve on the telemetry path.
+    fn render_metrics(&self) -> Vec<u8>;
+    /// One entry per configured source for the landing page.
+    fn sources(&self) -> Vec<SourceStatus>;
+    /// True once state is restored and every source finished its first API round trip.
+    fn ready(&self) -> bool;
+}
+
+/// How one source is doing, for humans on the landing page. Prometheus gets the same facts as
+/// metrics (`smartassist_up`, `..._last_success_timestamp_seconds`, `..._watermark_...`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SourceStatus {
+    /// The source's configured name (its `source` label).
+    pub name: String,
+    /// Whether the last poll succeeded; `None` until the first poll finished.
+    pub up: Option<bool>,
+    /// When a poll of this source last succeeded.
+    pub last_success: Option<DateTime<Utc>>,
+    /// Why the last poll failed: short, and free of secrets and PII (it is shown to anyone who
+    /// can reach the port).
+    pub last_error: Option<String>,
+    /// Everything that started before this instant has had its first pass (DESIGN §5).
+    pub watermark: Option<DateTime<Utc>>,
+}
+
+/// Settings of the web server that come from flags.
+#[derive(Debug, Clone)]
+pub struct HttpOptions {
+    /// `--web.telemetry-path`; validated when parsed, so building the router cannot fail.
+    pub telemetry_path: TelemetryPath,
+    /// Shown on the landing page.
+    pub version: &'static str,
+}
+
+/// Serves `view` on `listener` until `shutdown` completes, then lets in-flight requests finish
+/// (idle keep-alive connections are closed) and returns.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    view: Arc<dyn ExporterView>,
+    opts: HttpOptions,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    if let Ok(addr) = listener.local_addr() {
+        tracing::info!(address = %addr, telemetry_path = %opts.telemetry_path, "listening");
+    }
+    axum::serve(listener, router(view, opts))
+        .with_graceful_shutdown(shutdown)
+        .await?;
+    tracing::info!("web server stopped");
+    Ok(())
+}
+
+/// The routes, for [`serve`] and for tests that drive the router without a socket.
+///
+/// Every route answers GET and HEAD (HEAD gets the same headers, no body); other methods get
+/// 405, unknown paths 404.
+pub fn router(view: Arc<dyn ExporterView>, opts: HttpOptions) -> Router {
+    let state = AppState {
+        view,
+        version: opts.version,
+        telemetry_path: Arc::from(opts.telemetry_path.as_str()),
+    };
+    Router::new()
+        .route(opts.telemetry_path.as_str(), get(metrics))
+        .route("/", get(landing_page))
+        .route("/-/healthy", get(healthy))
+        .route("/-/ready", get(ready))
+        .fallback(not_found)
+        .with_state(state)
+}
+
+#[derive(Clone)]
+struct AppState {
+    view: Arc<dyn ExporterView>,
+    version: &'static str,
+    /// Kept for the landing page's link.
+    telemetry_path: Arc<str>,
+}
+
+/// Runs a view call on the blocking pool; a panic in the view becomes a 500.
+async fn read_view<T: Send + 'static>(
+    view: &Arc<dyn ExporterView>,
+    f: impl FnOnce(&dyn ExporterView) -> T + Send + 'static,
+) -> Result<T, Response> {
+    let view = Arc::clone(view);
+    tokio::task::spawn_blocking(move || f(view.as_ref()))
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "exporter view failed");
+            text(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error")
+        })
+}
+
+async fn metrics(State(s): State<AppState>) -> Response {
+    match read_view(&s.view, |v| v.render_metrics()).await {
+        Ok(body) => (
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(METRICS_CONTENT_TYPE),
+            )],
+            body,
+        )
+            .into_response(),
+        Err(resp) => resp,
+    }
+}
+
+async fn landing_page(State(s): State<AppState>) -> Response {
+    match read_view(&s.view, |v| v.sources()).await {
+        Ok(sources) => {
+            let page = landing::render(s.version, &s.telemetry_path, &sources);
+            (
+                [
+                    (
+                        header::CONTENT_TYPE,
+                        HeaderValue::from_static("text/html; charset=utf-8"),
+                    ),
+                    // Source status changes every poll; never show a stale copy.
+                    (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+                ],
+                page,
+            )
+                .into_response()
+        }
+        Err(resp) => resp,
+    }
+}
+
+async fn healthy() -> Response {
+    text(StatusCode::OK, "Healthy")
+}
+
+async fn ready(State(s): State<AppState>) -> Response {
+    match read_view(&s.view, |v| v.ready()).await {
+        Ok(true) => text(StatusCode::OK, "Ready"),
+        Ok(false) => text(StatusCode::SERVICE_UNAVAILABLE, "Not ready"),
+        Err(resp) => resp,
+    }
+}
+
+async fn not_found() -> Response {
+    text(StatusCode::NOT_FOUND, "Not found")
+}
+
+fn text(status: StatusCode, body: &'static str) -> Response {
+    (
+        status,
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; charset=utf-8"),
+        )],
+        body,
+    )
+        .into_response()
+}

@@ -1,0 +1,107 @@
+//! `promtool`, the Prometheus checker, as a test oracle for expositions.
+//!
+//! Tests that need it skip with a message on a developer machine without it, and fail in CI
+//! (`CI=true`): a check that silently skips in CI is a check that never runs.
+//! `scripts/test` installs it (Debian package `prometheus`).
+
+use std::ffi::OsStr;
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+/// The `promtool` on PATH, or `None` (after printing why) when it is missing outside CI.
+///
+/// # Panics
+/// When it is missing and the environment says `CI=true`.
+pub fn promtool() -> Option<PathBuf> {
+    let path = std::env::var_os("PATH");
+    promtool_in(path.as_deref(), is_ci())
+}
+
+/// [`promtool`] with PATH and the CI flag given, so the rule itself can be tested.
+pub fn promtool_in(path: Option<&OsStr>, ci: bool) -> Option<PathBuf> {
+    if let Some(found) = path.and_then(|p| find_executable(p, "promtool")) {
+        return Some(found);
+    }
+    assert!(
+        !ci,
+        "promtool is not on PATH and CI=true: install the Debian package `prometheus` \
+         (scripts/test does it) instead of skipping promtool checks in CI"
+    );
+    eprintln!(
+        "SKIPPED: promtool is not on PATH; install the Debian package `prometheus` \
+         (or run scripts/test) to run this check"
+    );
+    None
+}
+
+/// True when the environment says this is CI (`CI=true`, as GitHub, GitLab and most set it).
+fn is_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v.eq_ignore_ascii_case("true") || v == "1")
+}
+
+fn find_executable(path: &OsStr, name: &str) -> Option<PathBuf> {
+    std::env::split_paths(path)
+        .map(|dir| dir.join(name))
+        .find(|p| is_executable(p))
+}
+
+#[cfg(unix)]
+fn is_executable(p: &std::path::Path) -> bool {
+    use std::os::unix::fs::PermissionsExt as _;
+    p.metadata()
+        .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+#[cfg(not(unix))]
+fn is_executable(p: &std::path::Path) -> bool {
+    p.is_file()
+}
+
+/// Runs `promtool check metrics` over `text`. `Err` holds everything promtool said: a
+/// non-zero exit and any output line (lint warnings such as `counter metrics should have
+/// "_total" suffix` included) count as problems.
+///
+/// # Panics
+/// When promtool is missing (call [`promtool`] first to skip) or cannot be run.
+pub fn check_metrics(text: &str) -> Result<(), String> {
+    let tool = promtool().expect("promtool is not on PATH; call promtool() first to skip");
+    let mut child = Command::new(&tool)
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", tool.display()));
+    // Feed stdin from a thread so a large input cannot deadlock against full output pipes.
+    let mut stdin = child.stdin.take().expect("stdin is piped");
+    let input = text.to_owned();
+    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
+    let out = child
+        .wait_with_output()
+        .unwrap_or_else(|e| panic!("waiting for {}: {e}", tool.display()));
+    // promtool may exit before reading everything (a parse error); that is its verdict, not
+    // a test failure, so a broken pipe here is ignored.
+    let _ = writer.join().expect("stdin writer thread panicked");
+
+    let said: Vec<String> = [&out.stdout, &out.stderr]
+        .into_iter()
+        .flat_map(|b| {
+            String::from_utf8_lossy(b)
+                .into_owned()
+                .lines()
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        })
+        .filter(|l| !l.trim().is_empty())
+        .collect();
+    if out.status.success() && said.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "promtool check metrics: {}\n{}",
+            out.status,
+            said.join("\n")
+        ))
+    }
+}
