@@ -8,8 +8,12 @@
 //! ## Layout
 //!
 //! - [`config`]: the YAML config and its validation (one error line naming the key, exit 2).
+//! - [`cli`]: the command line (Prometheus exporter flags, subcommands, env twins).
+//! - [`logging`]: logfmt or JSON logs on stderr.
 //! - [`clock`]: time as a dependency, so tests drive hours of polling in milliseconds.
 //! - [`api`]: the upstream API's limits, shared by client and simulator.
 pub mod api;
+pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod logging;
