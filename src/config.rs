@@ -344,10 +344,9 @@ impl Config {
     /// Reads, expands, parses and validates the config file at `path`.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|e| ConfigError::read(path, &e))?;
-        let base_dir = match path.parent() {
-            Some(dir) if !dir.as_os_str().is_empty() => dir,
-            _ => Path::new("."),
-        };
+        // Absolute, so a `*_file` secret re-read after a 401 is found whatever the cwd is then.
+        let absolute = std::path::absolute(path).map_err(|e| ConfigError::read(path, &e))?;
+        let base_dir = absolute.parent().unwrap_or(Path::new("/"));
         Self::from_yaml_str(&text, base_dir)
     }
 

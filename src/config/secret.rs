@@ -54,9 +54,37 @@ impl Serialize for Secret {
 }
 
 impl<'de> Deserialize<'de> for Secret {
+    /// Reads a string. Anything else is refused without echoing it, unlike serde's usual
+    /// "invalid type: integer `123`" (a numeric secret would end up in the error line).
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        String::deserialize(deserializer).map(Secret)
+        struct SecretVisitor;
+        impl de::Visitor<'_> for SecretVisitor {
+            type Value = Secret;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Secret, E> {
+                Ok(Secret::new(v))
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Secret, E> {
+                Err(not_a_string())
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Secret, E> {
+                Err(not_a_string())
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Secret, E> {
+                Err(not_a_string())
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Secret, E> {
+                Err(not_a_string())
+            }
+        }
+        deserializer.deserialize_any(SecretVisitor)
     }
+}
+
+fn not_a_string<E: de::Error>() -> E {
+    E::custom("invalid type: a secret must be a string (quote it); value not shown")
 }
 
 /// A secret and where it came from: inline (or `${ENV}`) text, or a `*_file`. Equal when value
@@ -351,6 +379,12 @@ mod tests {
                 && err.ends_with("is empty"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn a_secret_of_the_wrong_type_is_not_echoed() {
+        let err = serde_yaml_ng::from_str::<Auth>("{ jwt: 918273645 }").unwrap_err();
+        assert!(!err.to_string().contains("918273645"), "{err}");
     }
 
     #[test]

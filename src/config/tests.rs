@@ -205,6 +205,12 @@ fn error_lines_name_the_key_in_our_wording() {
         .starts_with("config error: top level: unknown field \"extra\", expected one of sources,"));
     assert_eq!(err(""), "config error: sources: missing required key");
     assert!(err("sources: [").starts_with("config error: invalid YAML: "));
+    let numeric_secret = MINIMAL.replace("inline-jwt-value", "918273645");
+    assert_eq!(
+        err(&numeric_secret),
+        "config error: sources[0].auth.jwt: invalid type: a secret must be a string (quote it); \
+         value not shown"
+    );
 }
 
 #[test]
