@@ -14,6 +14,7 @@ use clap::builder::BoolishValueParser;
 use clap::{ArgAction, Args, Parser, Subcommand};
 
 use crate::config::units::parse_duration;
+use crate::config::MAX_TIME_ZONE_OFFSET_MINUTES;
 use crate::logging::{LogFormat, LogLevel};
 
 /// Default of `--web.listen-address`.
@@ -214,7 +215,8 @@ pub struct ReplayArgs {
         value_name = "M",
         default_value_t = 0,
         allow_negative_numbers = true,
-        value_parser = clap::value_parser!(i32).range(-840..=840),
+        value_parser = clap::value_parser!(i32)
+            .range(-(MAX_TIME_ZONE_OFFSET_MINUTES as i64)..=MAX_TIME_ZONE_OFFSET_MINUTES as i64),
         env = "SMARTASSIST_EXPORTER_TIME_ZONE_OFFSET"
     )]
     pub time_zone_offset: i32,

@@ -26,6 +26,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 pub use error::ConfigError;
 pub use secret::{Auth, Secret, SecretSetting, MASK};
+pub use validate::MAX_TIME_ZONE_OFFSET_MINUTES;
 
 /// The whole config file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -189,6 +189,52 @@ mod tests {
         assert_eq!(quote("say \"hi\"\n"), "\"say \\\"hi\\\"\\n\"");
     }
 
+    /// A `MakeWriter` into a shared buffer, to read back what the formatter wrote.
+    #[derive(Clone, Default)]
+    struct Buffer(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Buffer {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn events_render_as_one_logfmt_line_with_span_fields() {
+        use tracing_subscriber::layer::SubscriberExt;
+
+        let buffer = Buffer::default();
+        let writer = buffer.clone();
+        let subscriber = tracing_subscriber::registry().with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(move || writer.clone())
+                .with_ansi(false)
+                .event_format(Logfmt),
+        );
+        tracing::subscriber::with_default(subscriber, || {
+            let span = tracing::info_span!("poll", source = "prod");
+            let _entered = span.enter();
+            tracing::warn!(window = "12:00..12:01", records = 1100, "window saturated");
+        });
+        let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+        let line = text.strip_suffix('\n').expect("one line");
+        assert!(!line.contains('\n'), "{line}");
+        let (ts, after_ts) = line.split_once(' ').unwrap();
+        assert!(
+            ts.starts_with("ts=20") && ts.ends_with('Z') && ts.len() == "ts=".len() + 24,
+            "{ts}"
+        );
+        assert_eq!(
+            after_ts,
+            "level=warn target=smartassist_exporter::logging::tests msg=\"window saturated\" \
+             source=\"prod\" window=12:00..12:01 records=1100"
+        );
+    }
+
     #[test]
     fn debug_level_keeps_the_http_stack_at_info() {
         let directives = filter(LogLevel::Debug).to_string();
