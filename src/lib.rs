@@ -10,6 +10,8 @@
 //! Data flows top to bottom:
 //!
 //! - [`config`]: the YAML config and its validation (one error line naming the key, exit 2).
+//! - [`cli`]: the command line (Prometheus exporter flags, subcommands, env twins).
+//! - [`logging`]: logfmt or JSON logs on stderr.
 //! - [`clock`]: time as a dependency, so tests drive hours of polling in milliseconds.
 //! - [`api`]: the upstream API's limits, shared by client and simulator.
 //! - [`model`]: the v2 record as the API really sends it (lenient types, timestamps, pages).
@@ -22,6 +24,7 @@
 //! - [`http`]: the web server (`/metrics`, landing page, `/-/healthy`, `/-/ready`); reads a view.
 //! - [`shutdown`]: the SIGINT/SIGTERM future that stops the server gracefully.
 pub mod api;
+pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod exposition;
@@ -29,6 +32,7 @@ pub mod http;
 pub mod ingest;
 pub mod kpi;
 pub mod labels;
+pub mod logging;
 pub mod metrics;
 pub mod model;
 pub mod replay;
