@@ -23,7 +23,10 @@
 //! - [`exposition`]: reading an exposition back into samples (tests compare with truth).
 //! - [`http`]: the web server (`/metrics`, landing page, `/-/healthy`, `/-/ready`); reads a view.
 //! - [`shutdown`]: the SIGINT/SIGTERM future that stops the server gracefully.
+//! - [`status`]: per-source status and readiness, written by the poller, read by the server.
+//! - [`app`]: the running exporter, everything above wired together.
 pub mod api;
+pub mod app;
 pub mod cli;
 pub mod clock;
 pub mod config;
@@ -37,3 +40,4 @@ pub mod metrics;
 pub mod model;
 pub mod replay;
 pub mod shutdown;
+pub mod status;

@@ -5,14 +5,19 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{anyhow, bail};
+use std::io::Write as _;
+use std::sync::Arc;
+
+use anyhow::{anyhow, bail, Context as _};
 use clap::Parser as _;
 
+use smartassist_exporter::app::{self, App};
 use smartassist_exporter::cli::{
     BackfillArgs, CheckConfigArgs, Cli, Command, ReplayArgs, SimulateArgs, WebArgs,
 };
-use smartassist_exporter::config::{Config, ConfigError};
-use smartassist_exporter::logging;
+use smartassist_exporter::config::{Buckets, Config, ConfigError, Limits};
+use smartassist_exporter::http::TelemetryPath;
+use smartassist_exporter::{logging, replay, shutdown};
 
 /// Exit code for a config or usage error, as clap uses for bad flags.
 const EXIT_USAGE: u8 = 2;
@@ -100,8 +105,35 @@ fn check_config(args: CheckConfigArgs, top: Option<PathBuf>) -> anyhow::Result<E
 
 /// Server mode: poll `config`'s sources and serve `/metrics` per `web`.
 async fn run_server(config: Config, web: WebArgs) -> anyhow::Result<()> {
-    let _ = (config, web);
-    bail!("server mode is not wired yet")
+    let telemetry_path = web_settings(&web)?;
+    let listener = tokio::net::TcpListener::bind(web.listen_address)
+        .await
+        .with_context(|| format!("cannot listen on {}", web.listen_address))?;
+    let app = Arc::new(App::new(&config));
+    app.status.mark_restored();
+    tracing::warn!("the poller is not built yet: serving self-metrics only");
+    app::serve(app, listener, telemetry_path, shutdown::signal()).await?;
+    Ok(())
+}
+
+/// Validates the web flags that need more than clap: the telemetry path, and the web config
+/// file (TLS and basic auth), which this build does not support yet. Both are config errors.
+fn web_settings(web: &WebArgs) -> anyhow::Result<TelemetryPath> {
+    if let Some(file) = &web.config_file {
+        return Err(anyhow!(ConfigError::Invalid {
+            key: "--web.config.file".to_owned(),
+            message: format!(
+                "{}: TLS and basic auth are not supported by this build yet; serve plain HTTP or put a TLS proxy in front",
+                file.display()
+            ),
+        }));
+    }
+    web.telemetry_path.parse::<TelemetryPath>().map_err(|e| {
+        anyhow!(ConfigError::Invalid {
+            key: "--web.telemetry-path".to_owned(),
+            message: e.to_string(),
+        })
+    })
 }
 
 /// `--demo`: start the simulator in-process, build [`Config::demo`] against it, run the server.
@@ -118,8 +150,25 @@ async fn run_simulate(args: SimulateArgs) -> anyhow::Result<()> {
 
 /// `replay`: saved responses to a KPI exposition on stdout.
 async fn run_replay(args: ReplayArgs) -> anyhow::Result<()> {
-    let _ = args;
-    bail!("replay is not wired yet")
+    let out = replay::replay(
+        &args.files,
+        &args.source,
+        args.time_zone_offset,
+        &Buckets::default(),
+        &Limits::default(),
+    )?;
+    let s = out.summary;
+    tracing::info!(
+        files = args.files.len(),
+        elements = s.elements,
+        ingested = s.ingested,
+        duplicate = s.duplicate,
+        in_progress = s.in_progress,
+        malformed = s.malformed,
+        "replayed"
+    );
+    std::io::stdout().write_all(&out.exposition)?;
+    Ok(())
 }
 
 /// `backfill`: a past range to OpenMetrics files.
