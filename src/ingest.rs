@@ -39,6 +39,12 @@ pub struct PageSummary {
     pub in_progress: u64,
     /// Elements that are not objects or have no dedupe key.
     pub malformed: u64,
+    /// Hash of the page's keys in order (elements without a key hash as a constant): equal
+    /// fingerprints mean the API served the same page twice.
+    pub fingerprint: u64,
+    /// Hashes of the first two elements' keys: page 1 starting with page 0's second record is
+    /// the tell of record-offset paging (DESIGN §1).
+    pub first_keys: [Option<u64>; 2],
 }
 
 impl PageSummary {
@@ -50,6 +56,13 @@ impl PageSummary {
         self.in_progress += other.in_progress;
         self.malformed += other.malformed;
     }
+}
+
+fn key_hash(key: Option<&str>) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    key.hash(&mut h);
+    h.finish()
 }
 
 /// Context that stays the same for every page of a source.
@@ -76,7 +89,17 @@ pub fn ingest_body(
         elements: page.elements.len(),
         ..PageSummary::default()
     };
-    for element in &page.elements {
+    let mut fingerprint = std::collections::hash_map::DefaultHasher::new();
+    for (i, element) in page.elements.iter().enumerate() {
+        let key = match element {
+            crate::model::Element::Record(r) => r.dedupe_key(),
+            crate::model::Element::Unreadable => None,
+        };
+        let h = key_hash(key);
+        std::hash::Hasher::write_u64(&mut fingerprint, h);
+        if i < 2 {
+            sum.first_keys[i] = Some(h);
+        }
         let result = match evaluate(element, ctx.tz_offset_minutes) {
             Verdict::Malformed => {
                 sum.malformed += 1;
@@ -99,5 +122,6 @@ pub fn ingest_body(
         };
         kpis.count_record(result);
     }
+    sum.fingerprint = std::hash::Hasher::finish(&fingerprint);
     Ok(sum)
 }

@@ -19,6 +19,7 @@
 //! - [`labels`]: label values from API strings (channel, direction, slugs).
 //! - [`metrics`]: the metric catalog, the plain KPI state, and the registry serving both.
 //! - [`ingest`]: page body → judged, deduplicated, counted records (shared by all modes).
+//! - [`poller`]: windows, paging, bisection, rescans, dedupe, watermark (DESIGN §5).
 //! - [`replay`]: saved responses → KPI exposition.
 //! - [`exposition`]: reading an exposition back into samples (tests compare with truth).
 //! - [`http`]: the web server (`/metrics`, landing page, `/-/healthy`, `/-/ready`); reads a view.
@@ -38,6 +39,7 @@ pub mod labels;
 pub mod logging;
 pub mod metrics;
 pub mod model;
+pub mod poller;
 pub mod replay;
 pub mod shutdown;
 pub mod status;

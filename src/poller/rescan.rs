@@ -1,0 +1,177 @@
+//! The rescan schedule (DESIGN §5): every window that had its first pass is queried again when
+//! it reaches each age in `poll.rescans`, for conversations that ended after it was first read.
+//! Due windows of the same stage that touch are merged, so a rescan costs one query per
+//! stretch of time rather than one per tick.
+
+use chrono::{DateTime, Duration, Utc};
+
+use crate::poller::window::Window;
+
+/// One window waiting for its next rescan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pending {
+    /// The window.
+    pub window: Window,
+    /// Index into the rescan ages of the next rescan.
+    pub stage: usize,
+}
+
+/// Windows waiting for rescans, in no particular order.
+#[derive(Debug, Clone, Default)]
+pub struct RescanSchedule {
+    ages: Vec<Duration>,
+    pending: Vec<Pending>,
+}
+
+/// A merged rescan to run now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DueRescan {
+    /// The merged window.
+    pub window: Window,
+    /// Its stage.
+    pub stage: usize,
+    /// True when this is the last rescan these windows get.
+    pub last: bool,
+    /// The pending entries it stands for (to reschedule or drop after it ran).
+    pub parts: Vec<Pending>,
+}
+
+impl RescanSchedule {
+    /// A schedule with these ages (strictly increasing, from config).
+    pub fn new(ages: Vec<Duration>) -> Self {
+        Self {
+            ages,
+            pending: Vec::new(),
+        }
+    }
+
+    /// Queues the first rescan of a window that just had its first pass.
+    pub fn first_pass_done(&mut self, window: Window) {
+        if !self.ages.is_empty() {
+            self.pending.push(Pending { window, stage: 0 });
+        }
+    }
+
+    /// When `p` is due.
+    fn due_at(&self, p: &Pending) -> DateTime<Utc> {
+        p.window.end + self.ages[p.stage]
+    }
+
+    /// Takes every rescan due at `now`, merging touching windows of the same stage up to
+    /// `max_len` each. Entries not returned stay queued.
+    pub fn take_due(&mut self, now: DateTime<Utc>, max_len: Duration) -> Vec<DueRescan> {
+        let (mut due, rest): (Vec<Pending>, Vec<Pending>) =
+            self.pending.iter().partition(|p| self.due_at(p) <= now);
+        self.pending = rest;
+        due.sort_by_key(|p| (p.stage, p.window.start, p.window.end));
+        let mut out: Vec<DueRescan> = Vec::new();
+        for p in due {
+            if let Some(last) = out.last_mut() {
+                let merged = Window::new(last.window.start, last.window.end.max(p.window.end));
+                if last.stage == p.stage && p.window.start <= last.window.end && merged.len() <= max_len {
+                    last.window = merged;
+                    last.parts.push(p);
+                    continue;
+                }
+            }
+            out.push(DueRescan {
+                window: p.window,
+                stage: p.stage,
+                last: p.stage + 1 == self.ages.len(),
+                parts: vec![p],
+            });
+        }
+        out
+    }
+
+    /// After a rescan succeeded: its windows move to the next stage, or leave the schedule.
+    pub fn done(&mut self, rescan: DueRescan) {
+        for p in rescan.parts {
+            if p.stage + 1 < self.ages.len() {
+                self.pending.push(Pending {
+                    window: p.window,
+                    stage: p.stage + 1,
+                });
+            }
+        }
+    }
+
+    /// After a rescan failed: its windows stay due for the next tick.
+    pub fn failed(&mut self, rescan: DueRescan) {
+        self.pending.extend(rescan.parts);
+    }
+
+    /// The earliest start of any queued window (part of the forgetting frontier).
+    pub fn earliest_start(&self) -> Option<DateTime<Utc>> {
+        self.pending.iter().map(|p| p.window.start).min()
+    }
+
+    /// Number of queued windows.
+    pub fn len(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// True when nothing is queued.
+    pub fn is_empty(&self) -> bool {
+        self.pending.is_empty()
+    }
+
+    /// Everything queued (for the checkpoint).
+    pub fn pending(&self) -> &[Pending] {
+        &self.pending
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    fn w(a: &str, b: &str) -> Window {
+        Window::new(t(a), t(b))
+    }
+
+    #[test]
+    fn windows_are_rescanned_at_each_age_merged_when_touching() {
+        let mut s = RescanSchedule::new(vec![Duration::minutes(15), Duration::hours(2)]);
+        s.first_pass_done(w("2026-01-01T00:00:00Z", "2026-01-01T00:01:00Z"));
+        s.first_pass_done(w("2026-01-01T00:01:00Z", "2026-01-01T00:02:00Z"));
+        s.first_pass_done(w("2026-01-01T00:05:00Z", "2026-01-01T00:06:00Z"));
+        assert!(s.take_due(t("2026-01-01T00:15:59Z"), Duration::days(1)).is_empty());
+        let due = s.take_due(t("2026-01-01T00:17:00Z"), Duration::days(1));
+        assert_eq!(due.len(), 1);
+        assert_eq!(due[0].window, w("2026-01-01T00:00:00Z", "2026-01-01T00:02:00Z"));
+        assert!(!due[0].last);
+        assert_eq!(s.len(), 1);
+        for d in due {
+            s.done(d);
+        }
+        let due = s.take_due(t("2026-01-01T00:21:00Z"), Duration::days(1));
+        assert_eq!(due.len(), 1, "the 00:05 window, not merged across the gap");
+        s.failed(due.into_iter().next().unwrap());
+        assert_eq!(s.earliest_start(), Some(t("2026-01-01T00:00:00Z")));
+        let due = s.take_due(t("2026-01-01T03:00:00Z"), Duration::days(1));
+        assert_eq!(due.len(), 2, "stage 1 of the merged pair, stage 0 of the failed one");
+        let last: Vec<bool> = due.iter().map(|d| d.last).collect();
+        assert_eq!(last, vec![false, true]);
+    }
+
+    #[test]
+    fn merging_respects_the_largest_window() {
+        let mut s = RescanSchedule::new(vec![Duration::minutes(1)]);
+        for i in 0..10 {
+            let a = t("2026-01-01T00:00:00Z") + Duration::minutes(i);
+            s.first_pass_done(Window::new(a, a + Duration::minutes(1)));
+        }
+        let due = s.take_due(t("2026-01-01T01:00:00Z"), Duration::minutes(3));
+        assert_eq!(due.iter().map(|d| d.parts.len()).collect::<Vec<_>>(), vec![3, 3, 3, 1]);
+        assert!(due.iter().all(|d| d.last));
+        for d in due {
+            s.done(d);
+        }
+        assert!(s.is_empty());
+    }
+}

@@ -1,0 +1,197 @@
+//! Reading one window completely (DESIGN §1, §5): pages until a short one, splitting a
+//! saturated window in halves down to one second, retrying bodies that do not parse, and
+//! telling page-index from record-index offsets.
+
+use chrono::{DateTime, Utc};
+use thiserror::Error;
+
+use crate::api::limits::{MAX_PAGE_LIMIT, MAX_PAGE_OFFSET};
+use crate::client::{ClientError, PageRequest};
+use crate::ingest::{ingest_body, IngestContext, PageSummary};
+use crate::poller::window::Window;
+use crate::poller::SourcePoller;
+
+/// How the API's `offset` is understood for a source (DESIGN §1 "What `offset` means").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OffsetSemantics {
+    /// `offset` is a page index: 11 pages of 100 per window.
+    Page,
+    /// `offset` is records to skip: offsets 0 and 10 cover 110 records per window.
+    Record,
+    /// Page until proven otherwise by the tell (page 1 repeating page 0 from its second
+    /// record); then the source switches to `Record`.
+    Auto,
+}
+
+impl OffsetSemantics {
+    fn offsets(self) -> Vec<u32> {
+        match self {
+            OffsetSemantics::Record => vec![0, MAX_PAGE_OFFSET],
+            _ => (0..=MAX_PAGE_OFFSET).collect(),
+        }
+    }
+}
+
+/// Why a poll stops. Shown on the landing page and logged; never holds secrets.
+#[derive(Debug, Error)]
+pub enum PollError {
+    /// The API client gave up (auth, rejected request, retries exhausted).
+    #[error("{0}")]
+    Client(#[from] ClientError),
+    /// The API served the same page for two offsets while paging by index.
+    #[error("window {window}: offset {offset} repeated an earlier page; the API's offset semantics changed? (set offset_mode: record if it skips records)")]
+    RepeatedPage {
+        /// The window.
+        window: Window,
+        /// The offset whose page repeated.
+        offset: u32,
+    },
+}
+
+/// Totals of scanning one or more windows.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ScanStats {
+    /// Page elements by result.
+    pub pages: PageSummary,
+    /// Pages fetched successfully.
+    pub requests: u64,
+    /// Windows split because saturated or unreadable.
+    pub splits: u64,
+    /// One-second windows still saturated.
+    pub truncated: u64,
+    /// One-second windows whose body never parsed.
+    pub skipped: u64,
+}
+
+enum WindowResult {
+    Complete,
+    Saturated,
+    Unreadable(String),
+    SwitchedToRecordOffsets,
+}
+
+impl SourcePoller {
+    /// Reads `window` completely, splitting as needed. Stops at the first client error.
+    pub(crate) async fn scan(&mut self, window: Window) -> Result<ScanStats, PollError> {
+        let mut stats = ScanStats::default();
+        let mut stack = vec![window];
+        while let Some(w) = stack.pop() {
+            match self.scan_one(w, &mut stats).await? {
+                WindowResult::Complete => {}
+                WindowResult::SwitchedToRecordOffsets => stack.push(w),
+                result => match (w.halves(), result) {
+                    (Some((a, b)), result) => {
+                        stats.splits += 1;
+                        self.own_metric(|m| &m.window_splits).inc();
+                        let why = match result {
+                            WindowResult::Unreadable(e) => format!("body unreadable: {e}"),
+                            _ => "saturated: every allowed page was full".to_owned(),
+                        };
+                        tracing::warn!(source = %self.name, window = %w, reason = %why, "splitting window");
+                        stack.push(b);
+                        stack.push(a);
+                    }
+                    (None, WindowResult::Saturated) => {
+                        stats.truncated += 1;
+                        self.own_metric(|m| &m.truncated_windows).inc();
+                        tracing::warn!(
+                            source = %self.name, window = %w,
+                            "one-second window still saturated: ingested what the API pages return, the rest of this second cannot be read"
+                        );
+                    }
+                    (None, WindowResult::Unreadable(e)) => {
+                        stats.skipped += 1;
+                        self.own_metric(|m| &m.skipped_windows).inc();
+                        tracing::error!(
+                            source = %self.name, window = %w, error = %e,
+                            "one-second window skipped: its response body never parsed"
+                        );
+                    }
+                    (None, _) => unreachable!("complete and switched are handled above"),
+                },
+            }
+        }
+        Ok(stats)
+    }
+
+    async fn scan_one(&mut self, w: Window, stats: &mut ScanStats) -> Result<WindowResult, PollError> {
+        let mode = self.offsets;
+        let mut fingerprints: Vec<u64> = Vec::new();
+        let mut page0_second: Option<u64> = None;
+        for offset in mode.offsets() {
+            let req = PageRequest {
+                start: w.start,
+                end: w.end,
+                offset,
+                limit: MAX_PAGE_LIMIT,
+            };
+            let page = match self.fetch_and_ingest(&req, w.end).await? {
+                Ok(page) => page,
+                Err(e) => return Ok(WindowResult::Unreadable(e)),
+            };
+            stats.requests += 1;
+            stats.pages.add(&page);
+            if page.elements > 0 {
+                if offset == 0 {
+                    page0_second = page.first_keys[1];
+                }
+                if offset == 1 && mode == OffsetSemantics::Auto && page.first_keys[0].is_some() && page.first_keys[0] == page0_second {
+                    tracing::warn!(
+                        source = %self.name, window = %w,
+                        "the API treats offset as records to skip, not pages: switching this source to record offsets (at most 110 records per window, so windows split sooner)"
+                    );
+                    self.offsets = OffsetSemantics::Record;
+                    return Ok(WindowResult::SwitchedToRecordOffsets);
+                }
+                if fingerprints.contains(&page.fingerprint) && mode != OffsetSemantics::Record {
+                    return Err(PollError::RepeatedPage { window: w, offset });
+                }
+                fingerprints.push(page.fingerprint);
+            }
+            if page.elements < MAX_PAGE_LIMIT as usize {
+                return Ok(WindowResult::Complete);
+            }
+        }
+        Ok(WindowResult::Saturated)
+    }
+
+    /// Fetches one page and ingests it. A body that does not parse is retried like a 5xx; the
+    /// inner `Err` says it never parsed (or was too large), so the caller splits the window.
+    async fn fetch_and_ingest(
+        &mut self,
+        req: &PageRequest,
+        window_end: DateTime<Utc>,
+    ) -> Result<Result<PageSummary, String>, PollError> {
+        let mut attempt = 0;
+        loop {
+            let body = match self.client.fetch_page(req).await {
+                Ok(body) => body,
+                Err(ClientError::BodyTooLarge { .. }) => {
+                    return Ok(Err(format!("body over limits.max_body_bytes ({})", self.limits.max_body_bytes)))
+                }
+                Err(e) => return Err(e.into()),
+            };
+            let result = {
+                let mut state = self.metrics.kpis.write().unwrap_or_else(|e| e.into_inner());
+                let ctx = IngestContext {
+                    tz_offset_minutes: self.tz_offset_minutes,
+                    bounds: &self.metrics.bounds,
+                    limits: &self.limits,
+                };
+                ingest_body(&body, ctx, &mut self.seen.in_window(window_end), state.source(&self.name))
+            };
+            match result {
+                Ok(page) => return Ok(Ok(page)),
+                Err(e) => {
+                    attempt += 1;
+                    if attempt >= self.max_attempts {
+                        return Ok(Err(e.to_string()));
+                    }
+                    tracing::warn!(source = %self.name, offset = req.offset, attempt, error = %e, "response body is not a page; retrying");
+                    self.client.note_retry("bad_body");
+                    self.client.backoff(attempt).await;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,98 @@
+//! Conversation ids already counted, and when they may be forgotten.
+//!
+//! An id is remembered with the end of the window it was counted in. A record can only come
+//! back in windows that touch that one; once no pending pass (first pass or rescan) touches it,
+//! the id can be forgotten (DESIGN §5). Forgetting by that frontier rather than by age keeps
+//! exactness when rescans run late, and keeps memory bounded.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Duration, Utc};
+
+use crate::ingest::SeenIds;
+
+/// Ids counted so far for one source.
+#[derive(Debug, Default, Clone)]
+pub struct SeenSet {
+    ids: HashMap<Box<str>, DateTime<Utc>>,
+}
+
+impl SeenSet {
+    /// How many ids are remembered (`smartassist_exporter_tracked_conversations`).
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    /// True when nothing is remembered.
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+
+    /// Forgets ids counted in windows that ended more than a second before `frontier` (the
+    /// earliest start of any window still to be queried). Returns how many were forgotten.
+    pub fn forget_before(&mut self, frontier: DateTime<Utc>) -> usize {
+        let before = self.ids.len();
+        let cutoff = frontier - Duration::seconds(1);
+        self.ids.retain(|_, window_end| *window_end >= cutoff);
+        before - self.ids.len()
+    }
+
+    /// A view that records new ids against `window_end`.
+    pub fn in_window(&mut self, window_end: DateTime<Utc>) -> SeenInWindow<'_> {
+        SeenInWindow {
+            set: self,
+            window_end,
+        }
+    }
+}
+
+/// [`SeenIds`] for ingesting one window's pages.
+pub struct SeenInWindow<'a> {
+    set: &'a mut SeenSet,
+    window_end: DateTime<Utc>,
+}
+
+impl SeenIds for SeenInWindow<'_> {
+    fn first_sighting(&mut self, key: &str) -> bool {
+        match self.set.ids.get_mut(key) {
+            Some(end) => {
+                // Seen again in a later window: remember it at least as long as that one.
+                if *end < self.window_end {
+                    *end = self.window_end;
+                }
+                false
+            }
+            None => {
+                self.set.ids.insert(key.into(), self.window_end);
+                true
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    #[test]
+    fn ids_are_forgotten_only_behind_the_frontier() {
+        let mut s = SeenSet::default();
+        assert!(s.in_window(t("2026-01-01T00:01:00Z")).first_sighting("a"));
+        assert!(!s.in_window(t("2026-01-01T00:01:00Z")).first_sighting("a"));
+        assert!(s.in_window(t("2026-01-01T00:02:00Z")).first_sighting("b"));
+        // A window starting at 00:01:00 still touches the first one (shared second).
+        assert_eq!(s.forget_before(t("2026-01-01T00:01:00Z")), 0);
+        assert_eq!(s.forget_before(t("2026-01-01T00:01:01Z")), 0);
+        assert_eq!(s.forget_before(t("2026-01-01T00:01:02Z")), 1);
+        assert_eq!(s.len(), 1);
+        // Seeing "b" again in a later window extends its life.
+        assert!(!s.in_window(t("2026-01-01T00:05:00Z")).first_sighting("b"));
+        assert_eq!(s.forget_before(t("2026-01-01T00:04:00Z")), 0);
+        assert_eq!(s.forget_before(t("2026-01-01T00:06:00Z")), 1);
+        assert!(s.is_empty());
+    }
+}
