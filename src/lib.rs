@@ -10,6 +10,8 @@
 //! - [`config`]: the YAML config and its validation (one error line naming the key, exit 2).
 //! - [`clock`]: time as a dependency, so tests drive hours of polling in milliseconds.
 //! - [`api`]: the upstream API's limits, shared by client and simulator.
+//! - [`simulator`]: a faithful, seeded SmartAssist API with fault injection and exact KPI truth.
 pub mod api;
 pub mod clock;
 pub mod config;
+pub mod simulator;
