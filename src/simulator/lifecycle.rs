@@ -8,11 +8,11 @@
 //! times enter no duration and carry arbitrary milliseconds, as in the sample.)
 
 use chrono::{DateTime, TimeDelta, Utc};
-use rand::{Rng, RngCore, SeedableRng};
-use rand_chacha::ChaCha8Rng;
+use rand::{Rng, RngCore};
 use rand_distr::{Distribution, Exp, LogNormal};
 
 use super::model::*;
+use super::rng::SimRng;
 use super::roster::{
     AGENTS, CAMPAIGNS, DEFAULT_QUEUE, DISPOSITIONS, DROPOFF_SPELLINGS, NO_RESPONSE_EVENTS, QUEUES,
     SALES,
@@ -23,7 +23,7 @@ const PRECISE_SHARE: f64 = 0.08;
 
 /// The random stream and resolution of one conversation.
 pub(crate) struct Life {
-    rng: ChaCha8Rng,
+    rng: SimRng,
     quantum_ms: i64,
     /// Queue load at arrival (1 = average); waits grow with it.
     load: f64,
@@ -31,7 +31,7 @@ pub(crate) struct Life {
 
 impl Life {
     fn new(word: u64, load: f64) -> Self {
-        let mut rng = ChaCha8Rng::seed_from_u64(word);
+        let mut rng = SimRng::new(word);
         let quantum_ms = if rng.random_bool(PRECISE_SHARE) {
             125
         } else {

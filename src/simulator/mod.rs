@@ -57,6 +57,7 @@ use crate::config::Buckets;
 
 pub use auth::sign_jwt;
 pub use model::Conversation;
+pub use request::Rejection;
 pub use run::{run_simulate, SimError};
 pub use server::serve;
 pub use settings::{EndDateMode, OffsetMode, PageOrder, SimConfig, Switches, Visibility};
@@ -208,6 +209,22 @@ impl Simulator {
             .collect()
     }
 
+    /// The body a 200 response to this request body would carry for page (`offset`, `limit`)
+    /// right now: the HTTP path minus auth, headers and faults. For benchmarks and for tests
+    /// that want pages without a server.
+    pub fn render_page_json(
+        &self,
+        body: &Value,
+        offset: u32,
+        limit: u32,
+    ) -> Result<Vec<u8>, Rejection> {
+        request::check_paging(offset, limit)?;
+        let bytes = serde_json::to_vec(body).unwrap_or_default();
+        let q = request::body(&bytes, self.inner.cfg.switches.end_date)?;
+        let data = self.page(&q, offset, limit, self.now());
+        Ok(page_bytes(data))
+    }
+
     /// The records of one page of a validated query, rendered.
     fn page(&self, q: &Query, offset: u32, limit: u32, now: DateTime<Utc>) -> Vec<Value> {
         let cfg = &self.inner.cfg;
@@ -223,6 +240,12 @@ impl Simulator {
             .map(|c| render::record(c, q.tz, now))
             .collect()
     }
+}
+
+/// Serializes a page the way the API does: `numResults` is the number of elements in `data`.
+fn page_bytes(data: Vec<Value>) -> Vec<u8> {
+    let page = serde_json::json!({"numResults": data.len(), "data": data});
+    serde_json::to_vec(&page).unwrap_or_default()
 }
 
 impl std::fmt::Debug for Simulator {

@@ -4,10 +4,10 @@
 //! truth ignore them.
 
 use chrono::{DateTime, Utc};
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
+use rand::{Rng, RngCore};
 use serde_json::Value;
 
+use super::rng::SimRng;
 use super::timefmt::{format, Shape};
 
 /// Offsets (minutes east of UTC) used by the `±hh:mm` shape.
@@ -15,7 +15,7 @@ const OFFSETS: [i32; 4] = [330, -300, 60, 0];
 
 /// Draws the cosmetic choices of one record.
 pub(crate) struct Pen {
-    rng: ChaCha8Rng,
+    rng: SimRng,
     tz: i32,
     /// Instants after this are not rendered (an in-progress record shows only its past).
     now: DateTime<Utc>,
@@ -27,7 +27,7 @@ impl Pen {
     /// `tz` is the request's `timeZoneOffset`; `now` bounds what an in-progress record shows
     /// (pass `DateTime::<Utc>::MAX_UTC` for a finished record, so its rendering never changes).
     pub(crate) fn new(seed: u64, tz: i32, now: DateTime<Utc>) -> Self {
-        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let mut rng = SimRng::new(seed);
         let shape = random_shape(&mut rng);
         let frac = rng.random_bool(0.15);
         Self {
@@ -101,22 +101,16 @@ impl Pen {
         }
     }
 
-    /// `n` lower-case hex digits.
-    pub(crate) fn hex(&mut self, n: usize) -> String {
-        (0..n)
-            .map(|_| char::from_digit(self.rng.random_range(0..16), 16).unwrap_or('0'))
-            .collect()
-    }
-
     /// A UUID-shaped random id.
     pub(crate) fn uuid(&mut self) -> String {
+        let (a, b) = (self.rng.next_u64(), self.rng.next_u64());
         format!(
-            "{}-{}-{}-{}-{}",
-            self.hex(8),
-            self.hex(4),
-            self.hex(4),
-            self.hex(4),
-            self.hex(12)
+            "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
+            a >> 32,
+            (a >> 16) & 0xFFFF,
+            a & 0xFFFF,
+            b >> 48,
+            b & 0xFFFF_FFFF_FFFF
         )
     }
 
@@ -135,7 +129,7 @@ impl Pen {
     }
 }
 
-fn random_shape(rng: &mut ChaCha8Rng) -> Shape {
+fn random_shape(rng: &mut SimRng) -> Shape {
     match rng.random_range(0..100) {
         0..55 => Shape::NaiveT,
         55..67 => Shape::NaiveSpace,

@@ -209,7 +209,7 @@ fn remark(disposition: &str) -> &'static str {
     if is_dropoff(disposition) {
         "-"
     } else {
-        "The customer asked for help; the bot collected the details and an agent took over."
+        "Bot collected the details; an agent took over."
     }
 }
 

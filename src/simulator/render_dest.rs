@@ -8,8 +8,7 @@ use super::model::{AgentSegment, Consult, Destination, NoResponse, QueueEntry, S
 use super::pen::Pen;
 use super::roster::AGENTS;
 
-const NOTE: &str = "The customer asked for help with their account. The agent reviewed the \
-                    request and walked the customer through the next steps.";
+const NOTE: &str = "Customer asked about their account; agent walked them through it.";
 
 /// Renders the destinations whose first instant the record can show.
 pub(crate) fn destinations(p: &mut Pen, ds: &[Destination]) -> Value {

@@ -16,12 +16,22 @@ use super::settings::EndDateMode;
 /// A refused request: status and message, sent as `{"errors":[{"msg":…,"code":…}]}`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{status}: {msg}")]
-pub(crate) struct Rejection {
+pub struct Rejection {
     pub(crate) status: u16,
     pub(crate) msg: String,
 }
 
 impl Rejection {
+    /// The HTTP status the API answers with.
+    pub fn status(&self) -> u16 {
+        self.status
+    }
+
+    /// The message of the error body.
+    pub fn msg(&self) -> &str {
+        &self.msg
+    }
+
     pub(crate) fn new(status: u16, msg: impl Into<String>) -> Self {
         Self {
             status,
@@ -84,6 +94,26 @@ pub(crate) fn paging(query: Option<&str>) -> Paging {
         limit_seen,
         checked,
     }
+}
+
+/// The reference's paging limits.
+fn check_range(off: i64, lim: i64) -> Result<(u32, u32), Rejection> {
+    if !(0..=i64::from(MAX_PAGE_OFFSET)).contains(&off) {
+        return Err(Rejection::bad(format!(
+            "offset must be between 0 and {MAX_PAGE_OFFSET}, got {off}"
+        )));
+    }
+    if !(1..=i64::from(MAX_PAGE_LIMIT)).contains(&lim) {
+        return Err(Rejection::bad(format!(
+            "limit must be between 1 and {MAX_PAGE_LIMIT}, got {lim}"
+        )));
+    }
+    Ok((off as u32, lim as u32))
+}
+
+/// Paging limits for callers that already hold numbers.
+pub(crate) fn check_paging(offset: u32, limit: u32) -> Result<(u32, u32), Rejection> {
+    check_range(i64::from(offset), i64::from(limit))
 }
 
 /// A validated request body.

@@ -209,8 +209,7 @@ async fn answer(
         inner.stats.fault("malformed");
         inner.faults.malform(n, &mut data);
     }
-    let page = json!({"numResults": data.len(), "data": data});
-    let mut bytes = serde_json::to_vec(&page).unwrap_or_default();
+    let mut bytes = super::page_bytes(data);
     if decision.truncated {
         inner.stats.fault("truncated");
         bytes = truncate(bytes);

@@ -52,27 +52,63 @@ impl Store {
 
     /// Conversations of minute `m`, from the cache or freshly generated.
     pub(crate) fn minute(&self, m: i64) -> Arc<Vec<Conversation>> {
-        {
-            let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
-            cache.tick += 1;
-            let tick = cache.tick;
-            if let Some(entry) = cache.minutes.get_mut(&m) {
-                entry.1 = tick;
-                return entry.0.clone();
-            }
+        if let Some(hit) = self.cached(m) {
+            return hit;
         }
         // Generate outside the lock; a concurrent duplicate is identical, so either may win.
         let fresh = Arc::new(self.generator.minute(m));
+        self.insert(m, fresh.clone());
+        fresh
+    }
+
+    fn cached(&self, m: i64) -> Option<Arc<Vec<Conversation>>> {
         let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        cache.tick += 1;
         let tick = cache.tick;
-        cache.minutes.insert(m, (fresh.clone(), tick));
+        cache.minutes.get_mut(&m).map(|entry| {
+            entry.1 = tick;
+            entry.0.clone()
+        })
+    }
+
+    fn insert(&self, m: i64, minute: Arc<Vec<Conversation>>) {
+        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        cache.tick += 1;
+        let tick = cache.tick;
+        cache.minutes.insert(m, (minute, tick));
         if cache.minutes.len() > self.capacity {
+            // Drop the least recently used quarter at once, so eviction is rare.
             let mut ticks: Vec<u64> = cache.minutes.values().map(|v| v.1).collect();
             ticks.sort_unstable();
             let threshold = ticks[ticks.len() / 4];
             cache.minutes.retain(|_, v| v.1 > threshold);
         }
-        fresh
+    }
+
+    /// Generates many missing minutes on all cores: minutes are independent, so the result
+    /// is the same as generating them one by one, only sooner (a day at a time is common).
+    fn generate_many(&self, missing: &[i64]) -> HashMap<i64, Arc<Vec<Conversation>>> {
+        let threads = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .clamp(1, 8);
+        let chunk = missing.len().div_ceil(threads).max(1);
+        let parts: Vec<Vec<(i64, Arc<Vec<Conversation>>)>> = std::thread::scope(|s| {
+            let handles: Vec<_> = missing
+                .chunks(chunk)
+                .map(|ms| {
+                    s.spawn(move || {
+                        ms.iter()
+                            .map(|m| (*m, Arc::new(self.generator.minute(*m))))
+                            .collect()
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_default())
+                .collect()
+        });
+        parts.into_iter().flatten().collect()
     }
 
     /// The minutes that hold every conversation starting in `[from, to)` (and possibly a few
@@ -83,7 +119,26 @@ impl Store {
         }
         let first = from.timestamp_millis().div_euclid(60_000);
         let last = (to.timestamp_millis() - 1).div_euclid(60_000);
-        Span((first..=last).map(|m| self.minute(m)).collect())
+        let missing: Vec<i64> = {
+            let cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+            (first..=last)
+                .filter(|m| !cache.minutes.contains_key(m))
+                .collect()
+        };
+        let fresh = if missing.len() >= 64 {
+            let fresh = self.generate_many(&missing);
+            for (m, minute) in &fresh {
+                self.insert(*m, minute.clone());
+            }
+            fresh
+        } else {
+            HashMap::new()
+        };
+        Span(
+            (first..=last)
+                .map(|m| fresh.get(&m).cloned().unwrap_or_else(|| self.minute(m)))
+                .collect(),
+        )
     }
 }
 

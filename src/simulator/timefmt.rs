@@ -2,7 +2,7 @@
 //! exactly: a shape without a fraction is only used for whole-second instants, and fractions
 //! always carry the instant's milliseconds.
 
-use chrono::{DateTime, FixedOffset, TimeDelta, Utc};
+use chrono::{DateTime, Datelike, FixedOffset, TimeDelta, Timelike, Utc};
 
 /// A timestamp shape.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,32 +23,38 @@ pub(crate) enum Shape {
 pub(crate) fn format(t: DateTime<Utc>, shape: Shape, frac: bool, tz_offset: i32) -> String {
     let nanos = t.timestamp_subsec_nanos();
     let fraction = if nanos % 1_000_000 != 0 {
-        "%.9f"
+        format!(".{nanos:09}")
     } else if frac || nanos != 0 {
-        "%.3f"
+        format!(".{:03}", nanos / 1_000_000)
     } else {
-        ""
+        String::new()
     };
-    match shape {
-        Shape::NaiveT | Shape::NaiveSpace => {
-            let local = t.naive_utc() - TimeDelta::minutes(i64::from(tz_offset));
-            let base = if shape == Shape::NaiveT {
-                "%Y-%m-%dT%H:%M:%S"
-            } else {
-                "%Y-%m-%d %-H:%M:%S"
-            };
-            local.format(&format!("{base}{fraction}")).to_string()
-        }
-        Shape::Zulu => t
-            .format(&format!("%Y-%m-%dT%H:%M:%S{fraction}Z"))
-            .to_string(),
+    // Hand-written rather than `DateTime::format`: records carry a dozen timestamps each and
+    // parsing a format string per call dominates rendering in unoptimised builds.
+    let (local, zone) = match shape {
+        Shape::NaiveT | Shape::NaiveSpace => (
+            t.naive_utc() - TimeDelta::minutes(i64::from(tz_offset)),
+            String::new(),
+        ),
+        Shape::Zulu => (t.naive_utc(), "Z".to_string()),
         Shape::Offset(east) => match FixedOffset::east_opt(east * 60) {
-            Some(off) => t
-                .with_timezone(&off)
-                .format(&format!("%Y-%m-%dT%H:%M:%S{fraction}%:z"))
-                .to_string(),
-            None => format(t, Shape::Zulu, frac, tz_offset),
+            Some(off) => {
+                let sign = if east < 0 { '-' } else { '+' };
+                let (h, m) = (east.abs() / 60, east.abs() % 60);
+                (
+                    t.with_timezone(&off).naive_local(),
+                    format!("{sign}{h:02}:{m:02}"),
+                )
+            }
+            None => (t.naive_utc(), "Z".to_string()),
         },
+    };
+    let (y, mo, d) = (local.year(), local.month(), local.day());
+    let (h, mi, sec) = (local.hour(), local.minute(), local.second());
+    if shape == Shape::NaiveSpace {
+        format!("{y:04}-{mo:02}-{d:02} {h}:{mi:02}:{sec:02}{fraction}")
+    } else {
+        format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{sec:02}{fraction}{zone}")
     }
 }
 
