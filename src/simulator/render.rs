@@ -226,7 +226,14 @@ fn survey(p: &mut Pen, o: &mut Map<String, Value>, s: Survey) {
             ),
         ),
     };
-    let value = p.num(value);
+    // DESIGN §4 asks for a *numeric* csatScore / npsScore but allows likeDislikeScore as
+    // "number or string": only the latter is ever sent as a string, so the truth and the
+    // exporter cannot disagree over whether "4" is numeric.
+    let value = if matches!(s, Survey::Like(_)) {
+        p.num(value)
+    } else {
+        Value::from(value as i64)
+    };
     o.insert(key.into(), value);
     if p.chance(0.7) {
         o.insert("surveyType".into(), json!(kind));

@@ -170,6 +170,9 @@ fn strings(field: &str, v: Option<&Value>) -> Result<Vec<String>, Rejection> {
 }
 
 /// Parses and validates a request body.
+///
+/// `selectedFields` is validated (a list of strings) but not honoured: every record carries
+/// every section, so what the truth counts never depends on what a client asked for.
 pub(crate) fn body(bytes: &[u8], end_mode: EndDateMode) -> Result<Query, Rejection> {
     let v: Value = serde_json::from_slice(bytes)
         .map_err(|e| Rejection::bad(format!("body is not valid JSON: {e}")))?;

@@ -125,3 +125,22 @@ fn announce(sim: &Simulator, addr: SocketAddr) -> Result<(), SimError> {
     );
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn bad_specs_and_busy_ports_are_errors_not_panics() {
+        let addr: SocketAddr = "127.0.0.1:0".parse().unwrap();
+        let day = Duration::from_secs(86_400);
+        let bad_fault = run_simulate(addr, 1, 6.0, day, vec!["teapot:1".into()], vec![]).await;
+        assert!(matches!(bad_fault, Err(SimError::Spec(_))), "{bad_fault:?}");
+        let bad_incident = run_simulate(addr, 1, 6.0, day, vec![], vec!["queue=x".into()]).await;
+        assert!(matches!(bad_incident, Err(SimError::Spec(_))));
+        let taken = TcpListener::bind(addr).await.unwrap();
+        let busy = taken.local_addr().unwrap();
+        let result = run_simulate(busy, 1, 6.0, day, vec![], vec![]).await;
+        assert!(matches!(result, Err(SimError::Bind { .. })), "{result:?}");
+    }
+}

@@ -131,7 +131,10 @@ pub struct SimConfig {
     pub scripted: Vec<Conversation>,
     /// Buckets `/__truth` uses (library callers pass their own).
     pub truth_buckets: Buckets,
-    /// Most generated minutes kept in memory; older ones are regenerated on demand.
+    /// Most generated minutes kept in memory (least recently used go first, and are
+    /// regenerated identically on demand). The default holds a maximal 7-day query plus the
+    /// truth's look-back, so paging through one never regenerates; memory only grows with
+    /// what is actually queried.
     pub cache_minutes: usize,
 }
 
@@ -152,7 +155,7 @@ impl Default for SimConfig {
             history: None,
             scripted: Vec::new(),
             truth_buckets: Buckets::default(),
-            cache_minutes: 4 * 1440,
+            cache_minutes: 7 * 1440 + 8 * 60,
         }
     }
 }
