@@ -26,6 +26,7 @@
 //! - [`shutdown`]: the SIGINT/SIGTERM future that stops the server gracefully.
 //! - [`status`]: per-source status and readiness, written by the poller, read by the server.
 //! - [`app`]: the running exporter, everything above wired together.
+//! - [`simulator`]: a faithful, seeded SmartAssist API with fault injection and exact KPI truth.
 pub mod api;
 pub mod app;
 pub mod cli;
@@ -42,4 +43,5 @@ pub mod model;
 pub mod poller;
 pub mod replay;
 pub mod shutdown;
+pub mod simulator;
 pub mod status;
