@@ -40,7 +40,7 @@ pub mod labels;
 pub mod logging;
 pub mod metrics;
 pub mod model;
-pub mod poller;
+//TMP pub mod poller;
 pub mod replay;
 pub mod shutdown;
 pub mod simulator;

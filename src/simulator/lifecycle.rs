@@ -31,7 +31,7 @@ pub(crate) struct Life {
 
 impl Life {
     fn new(word: u64, load: f64) -> Self {
-        let mut rng = SimRng::new(word);
+        let mut rng = super::rng::seeded(word);
         let quantum_ms = if rng.random_bool(PRECISE_SHARE) {
             125
         } else {

@@ -27,7 +27,7 @@ impl Pen {
     /// `tz` is the request's `timeZoneOffset`; `now` bounds what an in-progress record shows
     /// (pass `DateTime::<Utc>::MAX_UTC` for a finished record, so its rendering never changes).
     pub(crate) fn new(seed: u64, tz: i32, now: DateTime<Utc>) -> Self {
-        let mut rng = SimRng::new(seed);
+        let mut rng = super::rng::seeded(seed);
         let shape = random_shape(&mut rng);
         let frac = rng.random_bool(0.15);
         Self {

@@ -5,8 +5,6 @@
 //! which callers ask. That is what lets any window be served lazily and still be identical to
 //! the same window asked for in another order, by another test, in another process.
 
-use rand::RngCore;
-
 /// Domain tags keep the hash streams of unrelated draws apart.
 pub(crate) const TAG_MINUTE: u64 = 0x6d69_6e75;
 pub(crate) const TAG_BURST: u64 = 0x6275_7273;
@@ -39,57 +37,18 @@ pub(crate) fn unit(h: u64) -> f64 {
 
 /// A fresh generator for the place described by `parts`.
 pub(crate) fn rng_for(parts: &[u64]) -> SimRng {
-    SimRng::new(mix(parts))
+    seeded(mix(parts))
 }
 
-/// xoshiro256++, seeded through SplitMix64.
-///
-/// Why not ChaCha: the simulator draws tens of thousands of small streams per simulated day,
-/// and tests run it in unoptimised builds, where ChaCha costs several times more. A simulation
-/// needs statistical quality, not cryptographic strength, and this generator is pure integer
-/// arithmetic, so a seed gives the same stream on every platform and release.
-#[derive(Debug, Clone)]
-pub(crate) struct SimRng {
-    s: [u64; 4],
-}
+/// xoshiro256++ from `rand_xoshiro`: a simulation needs statistical quality, not
+/// cryptographic strength, and this generator is pure integer arithmetic (fast in the
+/// unoptimised builds tests run in, where ChaCha costs several times more), so a seed gives the
+/// same stream on every platform and release.
+pub(crate) type SimRng = rand_xoshiro::Xoshiro256PlusPlus;
 
-impl SimRng {
-    pub(crate) fn new(seed: u64) -> Self {
-        let mut x = seed;
-        let mut next = || {
-            x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-            splitmix(x)
-        };
-        Self {
-            s: [next(), next(), next(), next()],
-        }
-    }
-}
-
-impl RngCore for SimRng {
-    fn next_u32(&mut self) -> u32 {
-        (self.next_u64() >> 32) as u32
-    }
-
-    fn next_u64(&mut self) -> u64 {
-        let s = &mut self.s;
-        let out = s[0].wrapping_add(s[3]).rotate_left(23).wrapping_add(s[0]);
-        let t = s[1] << 17;
-        s[2] ^= s[0];
-        s[3] ^= s[1];
-        s[1] ^= s[2];
-        s[0] ^= s[3];
-        s[2] ^= t;
-        s[3] = s[3].rotate_left(45);
-        out
-    }
-
-    fn fill_bytes(&mut self, dest: &mut [u8]) {
-        for chunk in dest.chunks_mut(8) {
-            let bytes = self.next_u64().to_le_bytes();
-            chunk.copy_from_slice(&bytes[..chunk.len()]);
-        }
-    }
+/// A generator seeded with `seed` (expanded through SplitMix64 by `seed_from_u64`).
+pub(crate) fn seeded(seed: u64) -> SimRng {
+    rand::SeedableRng::seed_from_u64(seed)
 }
 
 #[cfg(test)]

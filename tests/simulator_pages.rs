@@ -1,16 +1,17 @@
-//! Performance: a day's window at 10 conversations a minute, through all 11 pages, is served
-//! well under a second. Its own test binary, so no sibling test competes for the CPU.
+//! A busy day through all 11 pages: the library path and the HTTP path serve the same 1,100
+//! records byte for byte. Timings are printed for information only (performance is measured by
+//! benchmarks, never asserted in tests).
 
 mod sim_support;
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use serde_json::Value;
 use sim_support::{start, t, window};
 use smartassist_exporter::simulator::SimConfig;
 
 #[tokio::test]
-async fn a_day_through_eleven_pages_is_fast() {
+async fn a_day_through_eleven_pages_is_the_same_in_process_and_over_http() {
     let now = t("2026-03-03T06:00:00Z");
     let r = start(
         SimConfig {
@@ -48,6 +49,4 @@ async fn a_day_through_eleven_pages_is_fast() {
         .sum();
     assert_eq!(total, 1100);
     assert_eq!(pages.concat(), texts.concat().into_bytes());
-    assert!(served < Duration::from_secs(1), "{served:?}");
-    assert!(over_http < Duration::from_secs(2), "{over_http:?}");
 }
