@@ -144,8 +144,17 @@ async fn run_demo(incidents: bool, web: WebArgs) -> anyhow::Result<()> {
 
 /// `simulate`: serve the simulated SmartAssist API alone.
 async fn run_simulate(args: SimulateArgs) -> anyhow::Result<()> {
-    let _ = args;
-    bail!("simulate is not wired yet")
+    let history = args.history.unwrap_or(std::time::Duration::from_secs(24 * 3600));
+    smartassist_exporter::simulator::run_simulate(
+        args.listen,
+        args.seed.unwrap_or(1),
+        args.rate.unwrap_or(6.0),
+        history,
+        args.faults,
+        args.incidents,
+    )
+    .await?;
+    Ok(())
 }
 
 /// `replay`: saved responses to a KPI exposition on stdout.
