@@ -55,6 +55,8 @@ pub(crate) struct Generator {
     scripted: BTreeMap<i64, Vec<Conversation>>,
     /// Longest span of any conversation this generator yields.
     pub(crate) max_span: TimeDelta,
+    /// No generated start at or after this.
+    until: Option<DateTime<Utc>>,
 }
 
 impl Generator {
@@ -101,6 +103,7 @@ impl Generator {
             bursts,
             incidents,
             origin: cfg.history.map(|h| started - chrono_duration(h)),
+            until: cfg.arrivals_until,
             scripted,
             max_span,
         }
@@ -118,6 +121,9 @@ impl Generator {
             self.bursts(lo, hi, &mut out);
             if let Some(c) = cut {
                 out.retain(|conv| conv.start.timestamp_millis() >= c);
+            }
+            if let Some(u) = self.until {
+                out.retain(|conv| conv.start < u);
             }
         }
         if let Some(extra) = self.scripted.get(&m) {
@@ -308,6 +314,27 @@ mod tests {
             .minute(m - 60)
             .iter()
             .all(|c| c.start >= t("2026-03-01T09:00:30Z")));
+    }
+
+    #[test]
+    fn arrivals_stop_at_the_cutoff_bursts_included() {
+        let until = t("2026-03-01T10:00:30Z");
+        let cfg = SimConfig {
+            rate_per_min: 50.0,
+            bursts: vec![BurstSpec {
+                at: At::Absolute(t("2026-03-01T10:00:00Z")),
+                duration: Duration::from_secs(60),
+                count: 600,
+            }],
+            arrivals_until: Some(until),
+            ..Default::default()
+        };
+        let g = Generator::new(&cfg, t("2026-03-01T00:00:00Z"));
+        let m = t("2026-03-01T10:00:00Z").timestamp() / 60;
+        let in_minute = g.minute(m);
+        assert!(in_minute.len() > 250, "half the burst and some traffic: {}", in_minute.len());
+        assert!(in_minute.iter().all(|c| c.start < until));
+        assert!(g.minute(m + 1).is_empty());
     }
 
     #[test]

@@ -127,6 +127,10 @@ pub struct SimConfig {
     pub bursts: Vec<BurstSpec>,
     /// How far back generated data reaches from the simulator's creation; `None` = forever.
     pub history: Option<Duration>,
+    /// No generated conversation starts at or after this instant (bursts included); `None` =
+    /// traffic never stops. Tests use it to let every conversation finish and every rescan run,
+    /// so the exporter's totals can be compared with the truth of a closed period.
+    pub arrivals_until: Option<chrono::DateTime<chrono::Utc>>,
     /// Hand-built conversations served in addition to generated ones (they ignore `history`).
     pub scripted: Vec<Conversation>,
     /// Buckets `/__truth` uses (library callers pass their own).
@@ -153,6 +157,7 @@ impl Default for SimConfig {
             incidents: Vec::new(),
             bursts: Vec::new(),
             history: None,
+            arrivals_until: None,
             scripted: Vec::new(),
             truth_buckets: Buckets::default(),
             cache_minutes: 7 * 1440 + 8 * 60,
