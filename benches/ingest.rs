@@ -16,7 +16,8 @@ use smartassist_exporter::metrics::state::{AllBounds, SourceKpis};
 /// 100 records: the ten seed records cycled, each with fresh ids, as one response body.
 fn page_of_100() -> Vec<u8> {
     let seed: serde_json::Value =
-        serde_json::from_slice(&std::fs::read("tests/fixtures/seed-sample-response.json").unwrap()).unwrap();
+        serde_json::from_slice(&std::fs::read("tests/fixtures/seed-sample-response.json").unwrap())
+            .unwrap();
     let records = seed["data"].as_array().unwrap();
     let data: Vec<serde_json::Value> = (0..100)
         .map(|i| {
