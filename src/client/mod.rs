@@ -6,6 +6,7 @@
 //! - [`auth`]: the `auth` token — a static JWT, or short-lived HS256 JWTs signed and cached.
 //! - [`limiter`]: the per-account request budget (any 60 s window), waited on the clock.
 //! - [`retry`]: retry reasons, capped exponential backoff with full jitter, `Retry-After`.
+//! - [`fetch`]: [`Client`], putting the above together with the self-metrics.
 //! - [`error`]: [`ClientError`], one safe line per failure.
 //! - [`transport`]: the network seam; [`HttpTransport`] (reqwest, rustls, proxy, extra CAs)
 //!   and [`RouterTransport`] (an in-process `axum::Router`, for clock-driven tests).
@@ -15,6 +16,7 @@
 
 pub mod auth;
 pub mod error;
+pub mod fetch;
 pub mod http_transport;
 pub mod limiter;
 pub mod request;
@@ -22,8 +24,12 @@ pub mod retry;
 pub mod router_transport;
 pub mod transport;
 
+#[cfg(test)]
+mod tests;
+
 pub use auth::Authenticator;
 pub use error::ClientError;
+pub use fetch::Client;
 pub use http_transport::HttpTransport;
 pub use limiter::{LimiterRegistry, RateLimiter};
 pub use request::PageRequest;
