@@ -26,6 +26,8 @@ pub mod transport;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tls_tests;
 
 pub use auth::Authenticator;
 pub use error::ClientError;
