@@ -8,8 +8,8 @@ use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
 use chrono::{DateTime, Utc};
+use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
 
 use crate::config::RetryConfig;
 
@@ -50,7 +50,7 @@ impl RetryReason {
 pub struct Backoff {
     base: Duration,
     cap: Duration,
-    rng: Mutex<ChaCha8Rng>,
+    rng: Mutex<StdRng>,
 }
 
 impl Backoff {
@@ -59,7 +59,7 @@ impl Backoff {
         Self {
             base: retry.base,
             cap: retry.cap,
-            rng: Mutex::new(ChaCha8Rng::seed_from_u64(seed)),
+            rng: Mutex::new(StdRng::seed_from_u64(seed)),
         }
     }
 
