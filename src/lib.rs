@@ -14,6 +14,7 @@
 //! - [`logging`]: logfmt or JSON logs on stderr.
 //! - [`clock`]: time as a dependency, so tests drive hours of polling in milliseconds.
 //! - [`api`]: the upstream API's limits, shared by client and simulator.
+//! - [`client`]: the API client — request shape, auth tokens, per-account budget, retries.
 //! - [`model`]: the v2 record as the API really sends it (lenient types, timestamps, pages).
 //! - [`kpi`]: **the KPI rules** of DESIGN §4 — one record in, its facts out; pure.
 //! - [`labels`]: label values from API strings (channel, direction, slugs).
@@ -30,6 +31,7 @@
 pub mod api;
 pub mod app;
 pub mod cli;
+pub mod client;
 pub mod clock;
 pub mod config;
 pub mod exposition;
