@@ -6,9 +6,12 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use crate::config::Config;
+use crate::client::{Client, HttpTransport, LimiterRegistry, Transport, TransportError};
+use crate::clock::Clock;
+use crate::config::{Config, SourceConfig};
 use crate::http::{self, ExporterView, HttpOptions, SourceStatus, TelemetryPath};
 use crate::metrics::{Metrics, VERSION};
+use crate::poller::SourcePoller;
 use crate::status::StatusBoard;
 
 /// Everything the web server reads.
@@ -60,4 +63,93 @@ pub async fn serve(
         version: VERSION,
     };
     http::serve(listener, app, opts, shutdown).await
+}
+
+/// Builds one poller per configured source. `transport` gives each source its network path:
+/// [`HttpTransport`](crate::client::HttpTransport) in production, an in-process
+/// [`RouterTransport`](crate::client::RouterTransport) in clock-driven tests. Sources with the
+/// same host and account share one request budget.
+pub fn pollers(
+    config: &Config,
+    app: &App,
+    clock: Arc<dyn Clock>,
+    transport: impl Fn(&SourceConfig) -> Result<Arc<dyn Transport>, TransportError>,
+) -> Result<Vec<SourcePoller>, AppError> {
+    let budgets = LimiterRegistry::new(config.poll.max_requests_per_minute, clock.clone());
+    config
+        .sources
+        .iter()
+        .map(|source| {
+            let transport = transport(source).map_err(|e| AppError::Transport {
+                source_name: source.name.clone(),
+                message: e.to_string(),
+            })?;
+            let client = Client::new(
+                source,
+                &config.poll,
+                &config.limits,
+                transport,
+                clock.clone(),
+                budgets.for_source(source),
+                app.metrics.own.clone(),
+            );
+            Ok(SourcePoller::new(
+                source,
+                &config.poll,
+                &config.limits,
+                client,
+                clock.clone(),
+                app.metrics.clone(),
+                app.status.clone(),
+            ))
+        })
+        .collect()
+}
+
+/// Why the exporter could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// A source's HTTP client could not be built (bad proxy URL, unreadable CA file).
+    #[error("config error: sources[{source_name}]: {message}")]
+    Transport {
+        /// The source.
+        source_name: String,
+        /// Why.
+        message: String,
+    },
+    /// The web server failed.
+    #[error("web server: {0}")]
+    Serve(#[from] std::io::Error),
+}
+
+/// Runs the exporter until `shutdown`: pollers for every source on `clock`, the web server on
+/// `listener`. A poll in progress finishes before this returns.
+pub async fn run(
+    config: Config,
+    clock: Arc<dyn Clock>,
+    listener: tokio::net::TcpListener,
+    telemetry_path: TelemetryPath,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), AppError> {
+    let app = Arc::new(App::new(&config));
+    let pollers = pollers(&config, &app, clock, |source| {
+        HttpTransport::new(source).map(|t| Arc::new(t) as Arc<dyn Transport>)
+    })?;
+    // No checkpoint to restore yet: the state is as restored as it gets.
+    app.status.mark_restored();
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let tasks: Vec<_> = pollers
+        .into_iter()
+        .map(|p| tokio::spawn(p.run(stopped.clone())))
+        .collect();
+    let served = serve(app, listener, telemetry_path, async move {
+        shutdown.await;
+        let _ = stop.send(true);
+    })
+    .await;
+    for task in tasks {
+        let _ = task.await;
+    }
+    served?;
+    Ok(())
 }

@@ -27,6 +27,7 @@
 //! - [`shutdown`]: the SIGINT/SIGTERM future that stops the server gracefully.
 //! - [`status`]: per-source status and readiness, written by the poller, read by the server.
 //! - [`app`]: the running exporter, everything above wired together.
+//! - [`demo`]: `--demo`, the exporter against the in-process simulator.
 //! - [`simulator`]: a faithful, seeded SmartAssist API with fault injection and exact KPI truth.
 pub mod api;
 pub mod app;
@@ -34,6 +35,7 @@ pub mod cli;
 pub mod client;
 pub mod clock;
 pub mod config;
+pub mod demo;
 pub mod exposition;
 pub mod http;
 pub mod ingest;
@@ -42,7 +44,7 @@ pub mod labels;
 pub mod logging;
 pub mod metrics;
 pub mod model;
-//TMP pub mod poller;
+pub mod poller;
 pub mod replay;
 pub mod shutdown;
 pub mod simulator;

@@ -11,13 +11,14 @@ use std::sync::Arc;
 use anyhow::{anyhow, bail, Context as _};
 use clap::Parser as _;
 
-use smartassist_exporter::app::{self, App};
+use smartassist_exporter::app;
 use smartassist_exporter::cli::{
     BackfillArgs, CheckConfigArgs, Cli, Command, ReplayArgs, SimulateArgs, WebArgs,
 };
+use smartassist_exporter::clock::SystemClock;
 use smartassist_exporter::config::{Buckets, Config, ConfigError, Limits};
 use smartassist_exporter::http::TelemetryPath;
-use smartassist_exporter::{logging, replay, shutdown};
+use smartassist_exporter::{demo, logging, replay, shutdown};
 
 /// Exit code for a config or usage error, as clap uses for bad flags.
 const EXIT_USAGE: u8 = 2;
@@ -109,10 +110,15 @@ async fn run_server(config: Config, web: WebArgs) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(web.listen_address)
         .await
         .with_context(|| format!("cannot listen on {}", web.listen_address))?;
-    let app = Arc::new(App::new(&config));
-    app.status.mark_restored();
-    tracing::warn!("the poller is not built yet: serving self-metrics only");
-    app::serve(app, listener, telemetry_path, shutdown::signal()).await?;
+    tracing::info!(sources = config.sources.len(), "starting");
+    app::run(
+        config,
+        Arc::new(SystemClock),
+        listener,
+        telemetry_path,
+        shutdown::signal(),
+    )
+    .await?;
     Ok(())
 }
 
@@ -138,13 +144,47 @@ fn web_settings(web: &WebArgs) -> anyhow::Result<TelemetryPath> {
 
 /// `--demo`: start the simulator in-process, build [`Config::demo`] against it, run the server.
 async fn run_demo(incidents: bool, web: WebArgs) -> anyhow::Result<()> {
-    let _ = (incidents, web);
-    bail!("--demo is not wired yet")
+    let telemetry_path = web_settings(&web)?;
+    let listener = tokio::net::TcpListener::bind(web.listen_address)
+        .await
+        .with_context(|| format!("cannot listen on {}", web.listen_address))?;
+    let (stop_sim, sim_stopped) = tokio::sync::oneshot::channel::<()>();
+    let config = demo::start(incidents, async {
+        let _ = sim_stopped.await;
+    })
+    .await
+    .context("cannot start the demo simulator")?;
+    tracing::info!(
+        "demo: open http://{}{} (landing page at /)",
+        display_address(web.listen_address),
+        telemetry_path
+    );
+    app::run(
+        config,
+        Arc::new(SystemClock),
+        listener,
+        telemetry_path,
+        shutdown::signal(),
+    )
+    .await?;
+    let _ = stop_sim.send(());
+    Ok(())
+}
+
+/// `0.0.0.0:9877` as a person would type it into a browser.
+fn display_address(addr: std::net::SocketAddr) -> String {
+    if addr.ip().is_unspecified() {
+        format!("localhost:{}", addr.port())
+    } else {
+        addr.to_string()
+    }
 }
 
 /// `simulate`: serve the simulated SmartAssist API alone.
 async fn run_simulate(args: SimulateArgs) -> anyhow::Result<()> {
-    let history = args.history.unwrap_or(std::time::Duration::from_secs(24 * 3600));
+    let history = args
+        .history
+        .unwrap_or(std::time::Duration::from_secs(24 * 3600));
     smartassist_exporter::simulator::run_simulate(
         args.listen,
         args.seed.unwrap_or(1),

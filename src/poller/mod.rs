@@ -159,7 +159,8 @@ impl SourcePoller {
                 own.last_success
                     .with_label_values(&src)
                     .set(finished.timestamp_millis() as f64 / 1000.0);
-                self.status.record_success(&self.name, finished, self.watermark);
+                self.status
+                    .record_success(&self.name, finished, self.watermark);
                 tracing::info!(
                     source = %self.name,
                     window = %report.first_pass.map(|w| w.to_string()).unwrap_or_else(|| "none".into()),

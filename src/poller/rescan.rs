@@ -68,7 +68,10 @@ impl RescanSchedule {
         for p in due {
             if let Some(last) = out.last_mut() {
                 let merged = Window::new(last.window.start, last.window.end.max(p.window.end));
-                if last.stage == p.stage && p.window.start <= last.window.end && merged.len() <= max_len {
+                if last.stage == p.stage
+                    && p.window.start <= last.window.end
+                    && merged.len() <= max_len
+                {
                     last.window = merged;
                     last.parts.push(p);
                     continue;
@@ -140,10 +143,15 @@ mod tests {
         s.first_pass_done(w("2026-01-01T00:00:00Z", "2026-01-01T00:01:00Z"));
         s.first_pass_done(w("2026-01-01T00:01:00Z", "2026-01-01T00:02:00Z"));
         s.first_pass_done(w("2026-01-01T00:05:00Z", "2026-01-01T00:06:00Z"));
-        assert!(s.take_due(t("2026-01-01T00:15:59Z"), Duration::days(1)).is_empty());
+        assert!(s
+            .take_due(t("2026-01-01T00:15:59Z"), Duration::days(1))
+            .is_empty());
         let due = s.take_due(t("2026-01-01T00:17:00Z"), Duration::days(1));
         assert_eq!(due.len(), 1);
-        assert_eq!(due[0].window, w("2026-01-01T00:00:00Z", "2026-01-01T00:02:00Z"));
+        assert_eq!(
+            due[0].window,
+            w("2026-01-01T00:00:00Z", "2026-01-01T00:02:00Z")
+        );
         assert!(!due[0].last);
         assert_eq!(s.len(), 1);
         for d in due {
@@ -154,7 +162,11 @@ mod tests {
         s.failed(due.into_iter().next().unwrap());
         assert_eq!(s.earliest_start(), Some(t("2026-01-01T00:00:00Z")));
         let due = s.take_due(t("2026-01-01T03:00:00Z"), Duration::days(1));
-        assert_eq!(due.len(), 2, "stage 1 of the merged pair, stage 0 of the failed one");
+        assert_eq!(
+            due.len(),
+            2,
+            "stage 1 of the merged pair, stage 0 of the failed one"
+        );
         let last: Vec<bool> = due.iter().map(|d| d.last).collect();
         assert_eq!(last, vec![false, true]);
     }
@@ -167,7 +179,10 @@ mod tests {
             s.first_pass_done(Window::new(a, a + Duration::minutes(1)));
         }
         let due = s.take_due(t("2026-01-01T01:00:00Z"), Duration::minutes(3));
-        assert_eq!(due.iter().map(|d| d.parts.len()).collect::<Vec<_>>(), vec![3, 3, 3, 1]);
+        assert_eq!(
+            due.iter().map(|d| d.parts.len()).collect::<Vec<_>>(),
+            vec![3, 3, 3, 1]
+        );
         assert!(due.iter().all(|d| d.last));
         for d in due {
             s.done(d);

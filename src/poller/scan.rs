@@ -114,7 +114,11 @@ impl SourcePoller {
         Ok(stats)
     }
 
-    async fn scan_one(&mut self, w: Window, stats: &mut ScanStats) -> Result<WindowResult, PollError> {
+    async fn scan_one(
+        &mut self,
+        w: Window,
+        stats: &mut ScanStats,
+    ) -> Result<WindowResult, PollError> {
         let mode = self.offsets;
         let mut fingerprints: Vec<u64> = Vec::new();
         let mut page0_second: Option<u64> = None;
@@ -135,7 +139,11 @@ impl SourcePoller {
                 if offset == 0 {
                     page0_second = page.first_keys[1];
                 }
-                if offset == 1 && mode == OffsetSemantics::Auto && page.first_keys[0].is_some() && page.first_keys[0] == page0_second {
+                if offset == 1
+                    && mode == OffsetSemantics::Auto
+                    && page.first_keys[0].is_some()
+                    && page.first_keys[0] == page0_second
+                {
                     tracing::warn!(
                         source = %self.name, window = %w,
                         "the API treats offset as records to skip, not pages: switching this source to record offsets (at most 110 records per window, so windows split sooner)"
@@ -167,7 +175,10 @@ impl SourcePoller {
             let body = match self.client.fetch_page(req).await {
                 Ok(body) => body,
                 Err(ClientError::BodyTooLarge { .. }) => {
-                    return Ok(Err(format!("body over limits.max_body_bytes ({})", self.limits.max_body_bytes)))
+                    return Ok(Err(format!(
+                        "body over limits.max_body_bytes ({})",
+                        self.limits.max_body_bytes
+                    )))
                 }
                 Err(e) => return Err(e.into()),
             };
@@ -178,7 +189,12 @@ impl SourcePoller {
                     bounds: &self.metrics.bounds,
                     limits: &self.limits,
                 };
-                ingest_body(&body, ctx, &mut self.seen.in_window(window_end), state.source(&self.name))
+                ingest_body(
+                    &body,
+                    ctx,
+                    &mut self.seen.in_window(window_end),
+                    state.source(&self.name),
+                )
             };
             match result {
                 Ok(page) => return Ok(Ok(page)),

@@ -87,11 +87,26 @@ mod tests {
 
     #[test]
     fn chunks_cover_the_range_sharing_boundaries() {
-        let w = Window::chunks(t("2026-01-01T00:00:00Z"), t("2026-01-01T02:30:00Z"), Duration::hours(1));
+        let w = Window::chunks(
+            t("2026-01-01T00:00:00Z"),
+            t("2026-01-01T02:30:00Z"),
+            Duration::hours(1),
+        );
         assert_eq!(w.len(), 3);
-        assert_eq!(w[0], Window::new(t("2026-01-01T00:00:00Z"), t("2026-01-01T01:00:00Z")));
-        assert_eq!(w[2], Window::new(t("2026-01-01T02:00:00Z"), t("2026-01-01T02:30:00Z")));
-        assert!(Window::chunks(t("2026-01-01T00:00:00Z"), t("2026-01-01T00:00:00Z"), Duration::hours(1)).is_empty());
+        assert_eq!(
+            w[0],
+            Window::new(t("2026-01-01T00:00:00Z"), t("2026-01-01T01:00:00Z"))
+        );
+        assert_eq!(
+            w[2],
+            Window::new(t("2026-01-01T02:00:00Z"), t("2026-01-01T02:30:00Z"))
+        );
+        assert!(Window::chunks(
+            t("2026-01-01T00:00:00Z"),
+            t("2026-01-01T00:00:00Z"),
+            Duration::hours(1)
+        )
+        .is_empty());
     }
 
     #[test]
@@ -114,6 +129,9 @@ mod tests {
 
     #[test]
     fn floor_second_drops_fractions() {
-        assert_eq!(floor_second(t("2026-01-01T00:00:05.999Z")), t("2026-01-01T00:00:05Z"));
+        assert_eq!(
+            floor_second(t("2026-01-01T00:00:05.999Z")),
+            t("2026-01-01T00:00:05Z")
+        );
     }
 }

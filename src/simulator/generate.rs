@@ -332,7 +332,11 @@ mod tests {
         let g = Generator::new(&cfg, t("2026-03-01T00:00:00Z"));
         let m = t("2026-03-01T10:00:00Z").timestamp() / 60;
         let in_minute = g.minute(m);
-        assert!(in_minute.len() > 250, "half the burst and some traffic: {}", in_minute.len());
+        assert!(
+            in_minute.len() > 250,
+            "half the burst and some traffic: {}",
+            in_minute.len()
+        );
         assert!(in_minute.iter().all(|c| c.start < until));
         assert!(g.minute(m + 1).is_empty());
     }
