@@ -39,7 +39,7 @@ pub enum PollError {
     #[error("{0}")]
     Client(#[from] ClientError),
     /// The API served the same page for two offsets while paging by index.
-    #[error("window {window}: offset {offset} repeated an earlier page; the API's offset semantics changed? (set offset_mode: record if it skips records)")]
+    #[error("window {window}: offset {offset} repeated an earlier page (or page 0 shifted by one record): the API's offset does not page as configured; set offset_mode: record (it skips records) or auto")]
     RepeatedPage {
         /// The window.
         window: Window,
@@ -139,11 +139,14 @@ impl SourcePoller {
                 if offset == 0 {
                     page0_second = page.first_keys[1];
                 }
-                if offset == 1
-                    && mode == OffsetSemantics::Auto
+                // The tell of record offsets: page 1 is page 0 shifted by one record.
+                let tell = offset == 1
                     && page.first_keys[0].is_some()
-                    && page.first_keys[0] == page0_second
-                {
+                    && page.first_keys[0] == page0_second;
+                if tell && mode == OffsetSemantics::Page {
+                    return Err(PollError::RepeatedPage { window: w, offset });
+                }
+                if tell && mode == OffsetSemantics::Auto {
                     tracing::warn!(
                         source = %self.name, window = %w,
                         "the API treats offset as records to skip, not pages: switching this source to record offsets (at most 110 records per window, so windows split sooner)"

@@ -121,7 +121,7 @@ mod tests {
             depth += 1;
         }
         assert_eq!(w.len(), Duration::seconds(1));
-        assert_eq!(depth, 6, "60 -> 30 -> 15 -> 7 -> 3 -> 1");
+        assert_eq!(depth, 5, "60 -> 30 -> 15 -> 7 -> 3 -> 1");
         let odd = Window::new(t("2026-01-01T00:00:00Z"), t("2026-01-01T00:00:03Z"));
         let (a, b) = odd.halves().unwrap();
         assert_eq!((a.len().num_seconds(), b.len().num_seconds()), (1, 2));
