@@ -42,6 +42,10 @@ impl ExporterView for App {
         self.metrics.encode()
     }
 
+    fn render_metrics_gzip(&self) -> Option<Vec<u8>> {
+        Some(self.metrics.encode_gzip())
+    }
+
     fn sources(&self) -> Vec<SourceStatus> {
         self.status.snapshot()
     }

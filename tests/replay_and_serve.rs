@@ -105,6 +105,7 @@ async fn a_live_scrape_passes_promtool_and_answers_every_route() {
         let mut seen = std::collections::HashSet::new();
         ingest_body(&body, ctx, &mut seen, state.source("seed")).unwrap();
     }
+    app.metrics.publish();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

@@ -12,7 +12,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use axum::extract::State;
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
@@ -32,6 +32,11 @@ pub const METRICS_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8
 pub trait ExporterView: Send + Sync + 'static {
     /// The full text exposition (format 0.0.4) to serve on the telemetry path.
     fn render_metrics(&self) -> Vec<u8>;
+    /// The same exposition gzip-compressed, for scrapers that accept it; `None` when the view
+    /// has no cheap compressed form (the server then sends it plain).
+    fn render_metrics_gzip(&self) -> Option<Vec<u8>> {
+        None
+    }
     /// One entry per configured source for the landing page.
     fn sources(&self) -> Vec<SourceStatus>;
     /// True once state is restored and every source finished its first API round trip.
@@ -101,6 +106,26 @@ pub fn router(view: Arc<dyn ExporterView>, opts: HttpOptions) -> Router {
         .with_state(state)
 }
 
+#[cfg(test)]
+mod gzip_tests {
+    use super::*;
+
+    #[test]
+    fn accept_encoding_is_parsed_with_qualities() {
+        let h = |v: &str| {
+            let mut m = HeaderMap::new();
+            m.insert(header::ACCEPT_ENCODING, HeaderValue::from_str(v).unwrap());
+            accepts_gzip(&m)
+        };
+        assert!(h("gzip"));
+        assert!(h("deflate, GZIP;q=0.5"));
+        assert!(h("*"));
+        assert!(!h("gzip;q=0"));
+        assert!(!h("identity"));
+        assert!(!accepts_gzip(&HeaderMap::new()));
+    }
+}
+
 #[derive(Clone)]
 struct AppState {
     view: Arc<dyn ExporterView>,
@@ -123,18 +148,58 @@ async fn read_view<T: Send + 'static>(
         })
 }
 
-async fn metrics(State(s): State<AppState>) -> Response {
-    match read_view(&s.view, |v| v.render_metrics()).await {
-        Ok(body) => (
-            [(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static(METRICS_CONTENT_TYPE),
-            )],
-            body,
-        )
-            .into_response(),
+async fn metrics(State(s): State<AppState>, headers: HeaderMap) -> Response {
+    let wants_gzip = accepts_gzip(&headers);
+    let rendered = read_view(&s.view, move |v| {
+        if wants_gzip {
+            if let Some(body) = v.render_metrics_gzip() {
+                return (body, true);
+            }
+        }
+        (v.render_metrics(), false)
+    })
+    .await;
+    match rendered {
+        Ok((body, gzipped)) => {
+            let mut resp = (
+                [
+                    (
+                        header::CONTENT_TYPE,
+                        HeaderValue::from_static(METRICS_CONTENT_TYPE),
+                    ),
+                    (header::VARY, HeaderValue::from_static("Accept-Encoding")),
+                ],
+                body,
+            )
+                .into_response();
+            if gzipped {
+                resp.headers_mut()
+                    .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+            }
+            resp
+        }
         Err(resp) => resp,
     }
+}
+
+/// True when `Accept-Encoding` lists gzip (or `*`) with a non-zero quality.
+fn accepts_gzip(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|item| {
+            let mut parts = item.split(';');
+            let coding = parts.next().unwrap_or("").trim();
+            let zero_q = parts.any(|p| {
+                p.trim()
+                    .strip_prefix("q=")
+                    .and_then(|q| q.trim().parse::<f32>().ok())
+                    == Some(0.0)
+            });
+            (coding.eq_ignore_ascii_case("gzip") || coding == "*") && !zero_q
+        })
 }
 
 async fn landing_page(State(s): State<AppState>) -> Response {

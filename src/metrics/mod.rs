@@ -4,12 +4,14 @@
 //! - [`state`]: KPI values as plain data, per source and label set.
 //! - [`histogram`]: a restorable histogram with exact milli-unit sums.
 //! - [`guard`]: label length and cardinality caps.
+//! - [`gzip`]: one gzip member from a precompressed head and a fresh tail.
 //! - [`collector`]: the state as a `prometheus` collector.
 //! - [`selfmetrics`]: the exporter's own health metrics.
 
 pub mod catalog;
 pub mod collector;
 pub mod guard;
+pub mod gzip;
 pub mod histogram;
 pub mod selfmetrics;
 pub mod state;
@@ -26,11 +28,18 @@ use crate::metrics::state::{AllBounds, KpiState};
 /// Crate version, for build_info and the landing page.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
-/// The exporter's metrics: one dedicated registry (never the global default one) holding the
-/// KPI collector and the self-metrics.
+/// The exporter's metrics: dedicated registries (never the global default one) for the KPI
+/// collector and for the self-metrics, and the published KPI exposition.
+///
+/// KPI series change only when a poll publishes, so [`Metrics::publish`] encodes them once
+/// (plain and compressed) and every scrape serves those bytes, adding the self-metrics encoded
+/// at scrape time ([`gzip::GzipHead`] joins both into one gzip member). A scrape never touches
+/// the KPI state, so it never waits on the poller, and it never sees half a tick.
 pub struct Metrics {
-    /// The registry `/metrics` encodes.
+    /// Self-metrics, encoded on every scrape.
     pub registry: Registry,
+    /// The KPI collector alone: what [`Metrics::publish`] encodes.
+    kpi_registry: Registry,
     /// KPI state shared with whoever ingests (poller, replay).
     pub kpis: Arc<RwLock<KpiState>>,
     /// Histogram bounds the state is built with.
@@ -39,19 +48,32 @@ pub struct Metrics {
     pub limits: Limits,
     /// Self-metric handles.
     pub own: SelfMetrics,
+    /// The last published KPI exposition.
+    published: RwLock<Arc<Published>>,
+}
+
+/// One published KPI exposition, plain and gzip-compressed.
+#[derive(Debug, Default)]
+pub struct Published {
+    /// Text format 0.0.4.
+    pub text: Vec<u8>,
+    /// The same, compressed, ready to take the self-metrics as its tail.
+    pub gzip: gzip::GzipHead,
 }
 
 impl Metrics {
-    /// A registry with every family registered; `sources` get their self-metrics at 0.
+    /// Registries with every family registered; `sources` get their self-metrics and KPI
+    /// state at 0, published at once.
     pub fn new<'a>(
         buckets: &Buckets,
         limits: &Limits,
         sources: impl IntoIterator<Item = &'a str>,
     ) -> Self {
         let registry = Registry::new();
+        let kpi_registry = Registry::new();
         let kpis = Arc::new(RwLock::new(KpiState::default()));
         let bounds = Arc::new(AllBounds::new(buckets));
-        registry
+        kpi_registry
             .register(Box::new(KpiCollector::new(kpis.clone(), bounds.clone())))
             .expect("KPI families are registered once");
         let own = SelfMetrics::register(
@@ -66,39 +88,58 @@ impl Metrics {
                 state.source(source);
             }
         }
-        Self {
+        let metrics = Self {
             registry,
+            kpi_registry,
             kpis,
             bounds,
             limits: limits.clone(),
             own,
-        }
+            published: RwLock::new(Arc::new(Published::default())),
+        };
+        metrics.publish();
+        metrics
     }
 
-    /// The whole registry in the text exposition format (0.0.4).
+    /// Encodes the current KPI state and makes it what scrapes serve.
+    pub fn publish(&self) {
+        let text = self.encode_kpis();
+        let gzip = gzip::GzipHead::new(&text);
+        *self.published.write().unwrap_or_else(|e| e.into_inner()) =
+            Arc::new(Published { text, gzip });
+    }
+
+    /// The last published KPI exposition.
+    pub fn published(&self) -> Arc<Published> {
+        self.published
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// The whole exposition (format 0.0.4): published KPIs, then live self-metrics.
     pub fn encode(&self) -> Vec<u8> {
-        encode_families(&self.registry.gather())
+        let kpis = self.published();
+        let own = encode_families(&self.registry.gather());
+        let mut out = Vec::with_capacity(kpis.text.len() + own.len());
+        out.extend_from_slice(&kpis.text);
+        out.extend_from_slice(&own);
+        out
     }
 
-    /// Only the KPI and ingest families (what `replay` prints).
+    /// [`Metrics::encode`], gzip-compressed: the cached KPI part and the self-metrics
+    /// compressed now, as one gzip member.
+    pub fn encode_gzip(&self) -> Vec<u8> {
+        let kpis = self.published();
+        kpis.gzip
+            .with_tail(&encode_families(&self.registry.gather()))
+    }
+
+    /// The KPI and ingest families of the current state, freshly encoded (what `replay`
+    /// prints and what [`Metrics::publish`] caches).
     pub fn encode_kpis(&self) -> Vec<u8> {
-        let state = self.kpis.read().unwrap_or_else(|e| e.into_inner());
-        let mut families = collector::families(&state, &self.bounds);
-        families.sort_by(|a, b| a.name().cmp(b.name()));
-        for f in &mut families {
-            sort_metrics(f);
-        }
-        encode_families(&families)
+        encode_families(&self.kpi_registry.gather())
     }
-}
-
-/// Sorts a family's series by label values, as `Registry::gather` does.
-fn sort_metrics(f: &mut prometheus::proto::MetricFamily) {
-    f.mut_metric().sort_by(|a, b| {
-        let va = a.get_label().iter().map(|l| l.value());
-        let vb = b.get_label().iter().map(|l| l.value());
-        va.cmp(vb)
-    });
 }
 
 fn encode_families(families: &[prometheus::proto::MetricFamily]) -> Vec<u8> {

@@ -138,6 +138,8 @@ impl SourcePoller {
             .earliest_start()
             .map_or(self.watermark, |r| r.min(self.watermark));
         self.seen.forget_before(frontier);
+        // Everything this tick counted becomes visible to scrapes at once.
+        self.metrics.publish();
 
         let finished = self.clock.now();
         let own = &self.metrics.own;

@@ -4,17 +4,27 @@
 //! back in windows that touch that one; once no pending pass (first pass or rescan) touches it,
 //! the id can be forgotten (DESIGN §5). Forgetting by that frontier rather than by age keeps
 //! exactness when rescans run late, and keeps memory bounded.
+//!
+//! Ids are kept as 128-bit XXH3 hashes with the window end in seconds: 24 bytes of payload per
+//! id whatever the id's length, and no customer-facing text in memory or in the checkpoint.
+//! (A collision needs ~2^64 ids; a 64-bit hash would already risk one in ~10^8 at a million.)
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 
 use crate::ingest::SeenIds;
 
+/// The compact form of a dedupe key.
+pub fn id_hash(key: &str) -> u128 {
+    xxhash_rust::xxh3::xxh3_128(key.as_bytes())
+}
+
 /// Ids counted so far for one source.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct SeenSet {
-    ids: HashMap<Box<str>, DateTime<Utc>>,
+    /// id hash → end (Unix seconds) of the latest window it was seen in.
+    ids: HashMap<u128, i64>,
 }
 
 impl SeenSet {
@@ -32,7 +42,7 @@ impl SeenSet {
     /// earliest start of any window still to be queried). Returns how many were forgotten.
     pub fn forget_before(&mut self, frontier: DateTime<Utc>) -> usize {
         let before = self.ids.len();
-        let cutoff = frontier - Duration::seconds(1);
+        let cutoff = frontier.timestamp() - 1;
         self.ids.retain(|_, window_end| *window_end >= cutoff);
         before - self.ids.len()
     }
@@ -41,7 +51,19 @@ impl SeenSet {
     pub fn in_window(&mut self, window_end: DateTime<Utc>) -> SeenInWindow<'_> {
         SeenInWindow {
             set: self,
-            window_end,
+            window_end: window_end.timestamp(),
+        }
+    }
+
+    /// Every (id hash, window end) pair, for the checkpoint.
+    pub fn entries(&self) -> impl Iterator<Item = (u128, i64)> + '_ {
+        self.ids.iter().map(|(k, v)| (*k, *v))
+    }
+
+    /// Rebuilds a set from checkpointed entries.
+    pub fn from_entries(entries: impl IntoIterator<Item = (u128, i64)>) -> Self {
+        Self {
+            ids: entries.into_iter().collect(),
         }
     }
 }
@@ -49,21 +71,20 @@ impl SeenSet {
 /// [`SeenIds`] for ingesting one window's pages.
 pub struct SeenInWindow<'a> {
     set: &'a mut SeenSet,
-    window_end: DateTime<Utc>,
+    window_end: i64,
 }
 
 impl SeenIds for SeenInWindow<'_> {
     fn first_sighting(&mut self, key: &str) -> bool {
-        match self.set.ids.get_mut(key) {
-            Some(end) => {
+        match self.set.ids.entry(id_hash(key)) {
+            std::collections::hash_map::Entry::Occupied(mut seen) => {
                 // Seen again in a later window: remember it at least as long as that one.
-                if *end < self.window_end {
-                    *end = self.window_end;
-                }
+                let end = seen.get_mut();
+                *end = (*end).max(self.window_end);
                 false
             }
-            None => {
-                self.set.ids.insert(key.into(), self.window_end);
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                slot.insert(self.window_end);
                 true
             }
         }
@@ -94,5 +115,18 @@ mod tests {
         assert_eq!(s.forget_before(t("2026-01-01T00:04:00Z")), 0);
         assert_eq!(s.forget_before(t("2026-01-01T00:06:00Z")), 1);
         assert!(s.is_empty());
+    }
+
+    #[test]
+    fn entries_round_trip_and_distinct_ids_stay_distinct() {
+        let mut s = SeenSet::default();
+        for i in 0..10_000 {
+            assert!(s
+                .in_window(t("2026-01-01T00:01:00Z"))
+                .first_sighting(&format!("c-{i}")));
+        }
+        assert_eq!(s.len(), 10_000);
+        let copy = SeenSet::from_entries(s.entries());
+        assert_eq!(copy, s);
     }
 }
