@@ -45,6 +45,21 @@ pub struct PageSummary {
     /// Hashes of the first two elements' keys: page 1 starting with page 0's second record is
     /// the tell of record-offset paging (DESIGN §1).
     pub first_keys: [Option<u64>; 2],
+    /// Start (`sessionStartTime`, UTC ms) of the first and the last element whose start
+    /// parses, and whether the starts never decrease along the page: continuing a saturated
+    /// window after its last start is only safe when every page of it was in start order.
+    pub starts: Option<StartSpan>,
+}
+
+/// The start times along one page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StartSpan {
+    /// First parseable start on the page.
+    pub first: crate::model::UtcMillis,
+    /// Last parseable start on the page.
+    pub last: crate::model::UtcMillis,
+    /// True when no start is earlier than the one before it (unparseable ones break order).
+    pub ordered: bool,
 }
 
 impl PageSummary {
@@ -55,6 +70,31 @@ impl PageSummary {
         self.duplicate += other.duplicate;
         self.in_progress += other.in_progress;
         self.malformed += other.malformed;
+    }
+}
+
+/// Extends the page's start span with one element's start (`None`: unknown, breaks order).
+fn track_start(span: &mut Option<StartSpan>, start: Option<crate::model::UtcMillis>) {
+    match (span.as_mut(), start) {
+        (None, Some(t)) => {
+            *span = Some(StartSpan {
+                first: t,
+                last: t,
+                ordered: true,
+            })
+        }
+        (Some(s), Some(t)) => {
+            s.ordered &= t >= s.last;
+            s.last = t;
+        }
+        (Some(s), None) => s.ordered = false,
+        (None, None) => {
+            *span = Some(StartSpan {
+                first: i64::MIN,
+                last: i64::MIN,
+                ordered: false,
+            })
+        }
     }
 }
 
@@ -84,6 +124,18 @@ pub fn ingest_body(
     seen: &mut impl SeenIds,
     kpis: &mut SourceKpis,
 ) -> Result<PageSummary, PageError> {
+    ingest_body_observed(body, ctx, seen, kpis, &mut |_| {})
+}
+
+/// [`ingest_body`], calling `on_counted` with the `sessionEndTime` (UTC ms) of every
+/// conversation counted now (the poller measures freshness with it).
+pub fn ingest_body_observed(
+    body: &[u8],
+    ctx: IngestContext<'_>,
+    seen: &mut impl SeenIds,
+    kpis: &mut SourceKpis,
+    on_counted: &mut dyn FnMut(crate::model::UtcMillis),
+) -> Result<PageSummary, PageError> {
     let page = decode_page(body)?;
     let mut sum = PageSummary {
         elements: page.elements.len(),
@@ -92,8 +144,18 @@ pub fn ingest_body(
     let mut fingerprint = std::collections::hash_map::DefaultHasher::new();
     for (i, element) in page.elements.iter().enumerate() {
         let key = match element {
-            crate::model::Element::Record(r) => r.dedupe_key(),
-            crate::model::Element::Unreadable => None,
+            crate::model::Element::Record(r) => {
+                let start = r
+                    .session_start_time
+                    .non_empty()
+                    .and_then(|t| crate::model::parse_timestamp(t, ctx.tz_offset_minutes));
+                track_start(&mut sum.starts, start);
+                r.dedupe_key()
+            }
+            crate::model::Element::Unreadable => {
+                track_start(&mut sum.starts, None);
+                None
+            }
         };
         let h = key_hash(key);
         std::hash::Hasher::write_u64(&mut fingerprint, h);
@@ -112,6 +174,7 @@ pub fn ingest_body(
             Verdict::Finished { key, facts } => {
                 if seen.first_sighting(key) {
                     kpis.apply(&facts, ctx.bounds, ctx.limits);
+                    on_counted(facts.session_end);
                     sum.ingested += 1;
                     "ingested"
                 } else {

@@ -151,6 +151,8 @@ pub struct Facts<'r> {
     /// Fields whose values were rejected (negative or unparseable durations and scores), for
     /// `smartassist_exporter_rejected_values_total{field}`.
     pub rejected: Vec<&'static str>,
+    /// `sessionEndTime` in UTC: when the conversation finished (freshness is measured from it).
+    pub session_end: UtcMillis,
 }
 
 impl<'r> Facts<'r> {
@@ -258,6 +260,7 @@ impl Evaluator {
             disconnect_event: slug_or(r.disconnecting_event.non_empty(), "none"),
             campaign,
             rejected: self.rejected,
+            session_end: end,
         }
     }
 

@@ -45,6 +45,13 @@ pub struct TickReport {
     pub unfinished_at_last_rescan: u64,
     /// Why the tick failed, if it did.
     pub error: Option<String>,
+    /// Page requests of first passes (the rest of `stats.requests` were rescans).
+    pub first_pass_requests: u64,
+    /// Records in the first-pass windows as the pages returned them.
+    pub first_pass_elements: usize,
+    /// For every conversation counted this tick: publish time − sessionEndTime, in ms
+    /// (freshness; negative never, but clocks may disagree).
+    pub freshness_ms: Vec<i64>,
 }
 
 /// Polls one source.
@@ -62,6 +69,10 @@ pub struct SourcePoller {
     rescans: RescanSchedule,
     seen: SeenSet,
     offsets: OffsetSemantics,
+    /// Records per second recently seen, for sizing windows before asking (issue 9).
+    density: Option<f64>,
+    /// `sessionEndTime` of each conversation counted this tick, for freshness.
+    counted_ends: Vec<crate::model::UtcMillis>,
 }
 
 fn to_chrono(d: std::time::Duration) -> Duration {
@@ -106,6 +117,8 @@ impl SourcePoller {
             rescans,
             seen: SeenSet::default(),
             offsets,
+            density: None,
+            counted_ends: Vec::new(),
         }
     }
 
@@ -140,6 +153,12 @@ impl SourcePoller {
         self.seen.forget_before(frontier);
         // Everything this tick counted becomes visible to scrapes at once.
         self.metrics.publish();
+        let published = self.clock.now().timestamp_millis();
+        report.freshness_ms = self
+            .counted_ends
+            .drain(..)
+            .map(|end| published - end)
+            .collect();
 
         let finished = self.clock.now();
         let own = &self.metrics.own;
@@ -207,6 +226,8 @@ impl SourcePoller {
             match stats {
                 Ok(stats) => {
                     add_stats(&mut report.stats, &stats);
+                    report.first_pass_requests += stats.requests;
+                    report.first_pass_elements += stats.pages.elements;
                     self.watermark = window.end;
                     self.rescans.first_pass_done(window);
                     report.first_pass = Some(Window::new(from, window.end));

@@ -7,7 +7,7 @@ use thiserror::Error;
 
 use crate::api::limits::{MAX_PAGE_LIMIT, MAX_PAGE_OFFSET};
 use crate::client::{ClientError, PageRequest};
-use crate::ingest::{ingest_body, IngestContext, PageSummary};
+use crate::ingest::{ingest_body_observed, IngestContext, PageSummary};
 use crate::poller::window::Window;
 use crate::poller::SourcePoller;
 
@@ -65,20 +65,98 @@ pub struct ScanStats {
 
 enum WindowResult {
     Complete,
-    Saturated,
+    /// Every allowed page was full. `resume_at`: every page was in start order, so the rest of
+    /// the window is `[resume_at, end]` (the second of the last start read; dedupe absorbs the
+    /// overlap) and nothing already returned needs asking for again.
+    Saturated {
+        resume_at: Option<DateTime<Utc>>,
+    },
     Unreadable(String),
     SwitchedToRecordOffsets,
 }
 
+/// Share of a window's capacity that density-based sizing aims for: high enough that windows
+/// are few, low enough that a density swing rarely saturates one.
+const TARGET_FILL: f64 = 0.7;
+
+/// Weight of the newest observation in the density estimate.
+const DENSITY_WEIGHT: f64 = 0.5;
+
 impl SourcePoller {
+    /// Records a window can hold under the current offset semantics.
+    fn capacity(&self) -> f64 {
+        match self.offsets {
+            OffsetSemantics::Record => f64::from(MAX_PAGE_OFFSET + MAX_PAGE_LIMIT),
+            _ => f64::from((MAX_PAGE_OFFSET + 1) * MAX_PAGE_LIMIT),
+        }
+    }
+
+    /// Splits `window` up front into parts the recent density says will not saturate
+    /// (issue 9: a saturated window costs its eleven pages again when it must be halved).
+    fn presplit(&self, window: Window) -> Vec<Window> {
+        let Some(density) = self.density.filter(|d| *d > 0.0) else {
+            return vec![window];
+        };
+        let secs = window.len().num_seconds().max(1);
+        let expected = density * secs as f64;
+        let target = self.capacity() * TARGET_FILL;
+        let parts = ((expected / target).ceil() as i64).clamp(1, secs);
+        if parts <= 1 {
+            return vec![window];
+        }
+        let step = secs / parts;
+        let mut out = Vec::with_capacity(parts as usize);
+        let mut start = window.start;
+        for i in 0..parts {
+            let end = if i + 1 == parts {
+                window.end
+            } else {
+                start + chrono::Duration::seconds(step)
+            };
+            out.push(Window::new(start, end));
+            start = end;
+        }
+        out
+    }
+
+    /// Folds a read window's record count into the density estimate (records per second).
+    fn observe_density(&mut self, window: Window, elements: usize) {
+        let secs = window.len().num_seconds().max(1) as f64;
+        let seen = elements as f64 / secs;
+        self.density = Some(match self.density {
+            Some(d) => d * (1.0 - DENSITY_WEIGHT) + seen * DENSITY_WEIGHT,
+            None => seen,
+        });
+    }
+
     /// Reads `window` completely, splitting as needed. Stops at the first client error.
     pub(crate) async fn scan(&mut self, window: Window) -> Result<ScanStats, PollError> {
         let mut stats = ScanStats::default();
-        let mut stack = vec![window];
+        let mut stack = self.presplit(window);
+        if stack.len() > 1 {
+            tracing::debug!(source = %self.name, window = %window, parts = stack.len(), "window sized from recent density");
+        }
+        stack.reverse();
         while let Some(w) = stack.pop() {
+            let before = stats.pages.elements;
             match self.scan_one(w, &mut stats).await? {
-                WindowResult::Complete => {}
+                WindowResult::Complete => self.observe_density(w, stats.pages.elements - before),
                 WindowResult::SwitchedToRecordOffsets => stack.push(w),
+                WindowResult::Saturated {
+                    resume_at: Some(resume),
+                } if resume > w.start && resume < w.end => {
+                    stats.splits += 1;
+                    self.own_metric(|m| &m.window_splits).inc();
+                    self.observe_density(
+                        Window::new(w.start, resume),
+                        stats.pages.elements - before,
+                    );
+                    tracing::info!(
+                        source = %self.name, window = %w, resume_at = %resume.format("%Y-%m-%dT%H:%M:%SZ"),
+                        "window saturated with pages in start order: continuing after the last start read"
+                    );
+                    stack.push(Window::new(resume, w.end));
+                }
                 result => match (w.halves(), result) {
                     (Some((a, b)), result) => {
                         stats.splits += 1;
@@ -87,11 +165,14 @@ impl SourcePoller {
                             WindowResult::Unreadable(e) => format!("body unreadable: {e}"),
                             _ => "saturated: every allowed page was full".to_owned(),
                         };
+                        if matches!(why.as_str(), "saturated: every allowed page was full") {
+                            self.observe_density(w, stats.pages.elements - before);
+                        }
                         tracing::warn!(source = %self.name, window = %w, reason = %why, "splitting window");
                         stack.push(b);
                         stack.push(a);
                     }
-                    (None, WindowResult::Saturated) => {
+                    (None, WindowResult::Saturated { .. }) => {
                         stats.truncated += 1;
                         self.own_metric(|m| &m.truncated_windows).inc();
                         tracing::warn!(
@@ -122,6 +203,8 @@ impl SourcePoller {
         let mode = self.offsets;
         let mut fingerprints: Vec<u64> = Vec::new();
         let mut page0_second: Option<u64> = None;
+        // Start order across all pages of this window: (still ordered, last start seen).
+        let mut order: (bool, Option<i64>) = (true, None);
         for offset in mode.offsets() {
             let req = PageRequest {
                 start: w.start,
@@ -135,6 +218,13 @@ impl SourcePoller {
             };
             stats.requests += 1;
             stats.pages.add(&page);
+            match page.starts {
+                Some(span) => {
+                    let continues = order.1.is_none_or(|last| span.first >= last);
+                    order = (order.0 && span.ordered && continues, Some(span.last));
+                }
+                None => order.0 = order.0 && page.elements == 0,
+            }
             if page.elements > 0 {
                 if offset == 0 {
                     page0_second = page.first_keys[1];
@@ -163,7 +253,15 @@ impl SourcePoller {
                 return Ok(WindowResult::Complete);
             }
         }
-        Ok(WindowResult::Saturated)
+        // Record offsets overlap pages by design; continuation needs plain page order.
+        let resume_at = match (order, mode) {
+            ((true, Some(last)), OffsetSemantics::Page | OffsetSemantics::Auto) => {
+                DateTime::<Utc>::from_timestamp_millis(last)
+                    .map(crate::poller::window::floor_second)
+            }
+            _ => None,
+        };
+        Ok(WindowResult::Saturated { resume_at })
     }
 
     /// Fetches one page and ingests it. A body that does not parse is retried like a 5xx; the
@@ -192,11 +290,13 @@ impl SourcePoller {
                     bounds: &self.metrics.bounds,
                     limits: &self.limits,
                 };
-                ingest_body(
+                let ends = &mut self.counted_ends;
+                ingest_body_observed(
                     &body,
                     ctx,
                     &mut self.seen.in_window(window_end),
                     state.source(&self.name),
+                    &mut |end| ends.push(end),
                 )
             };
             match result {
