@@ -9,7 +9,7 @@ use std::sync::Arc;
 use crate::client::{Client, HttpTransport, LimiterRegistry, Transport, TransportError};
 use crate::clock::Clock;
 use crate::config::{Config, SourceConfig};
-use crate::http::{self, ExporterView, HttpOptions, SourceStatus, TelemetryPath};
+use crate::http::{self, ExporterView, HttpOptions, SourceStatus, TelemetryPath, WebConfig};
 use crate::metrics::{Metrics, VERSION};
 use crate::poller::SourcePoller;
 use crate::status::StatusBoard;
@@ -55,18 +55,36 @@ impl ExporterView for App {
     }
 }
 
-/// Serves `app` on `listener` until `shutdown` completes.
+/// Serves `app` on `listener` until `shutdown` completes, plain HTTP.
 pub async fn serve(
     app: Arc<App>,
     listener: tokio::net::TcpListener,
     telemetry_path: TelemetryPath,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    serve_with(
+        app,
+        listener,
+        telemetry_path,
+        WebConfig::default(),
+        shutdown,
+    )
+    .await
+}
+
+/// As [`serve`], secured per `web` (`--web.config.file`: TLS, basic auth, ...).
+pub async fn serve_with(
+    app: Arc<App>,
+    listener: tokio::net::TcpListener,
+    telemetry_path: TelemetryPath,
+    web: WebConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let opts = HttpOptions {
         telemetry_path,
         version: VERSION,
     };
-    http::serve(listener, app, opts, shutdown).await
+    http::serve_with(listener, app, opts, web, shutdown).await
 }
 
 /// Builds one poller per configured source. `transport` gives each source its network path:
@@ -127,12 +145,32 @@ pub enum AppError {
 }
 
 /// Runs the exporter until `shutdown`: pollers for every source on `clock`, the web server on
-/// `listener`. A poll in progress finishes before this returns.
+/// `listener` (plain HTTP). A poll in progress finishes before this returns.
 pub async fn run(
     config: Config,
     clock: Arc<dyn Clock>,
     listener: tokio::net::TcpListener,
     telemetry_path: TelemetryPath,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), AppError> {
+    run_with(
+        config,
+        clock,
+        listener,
+        telemetry_path,
+        WebConfig::default(),
+        shutdown,
+    )
+    .await
+}
+
+/// As [`run`], with the web server secured per `web` (`--web.config.file`).
+pub async fn run_with(
+    config: Config,
+    clock: Arc<dyn Clock>,
+    listener: tokio::net::TcpListener,
+    telemetry_path: TelemetryPath,
+    web: WebConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), AppError> {
     let app = Arc::new(App::new(&config));
@@ -146,7 +184,7 @@ pub async fn run(
         .into_iter()
         .map(|p| tokio::spawn(p.run(stopped.clone())))
         .collect();
-    let served = serve(app, listener, telemetry_path, async move {
+    let served = serve_with(app, listener, telemetry_path, web, async move {
         shutdown.await;
         let _ = stop.send(true);
     })

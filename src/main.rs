@@ -17,7 +17,7 @@ use smartassist_exporter::cli::{
 };
 use smartassist_exporter::clock::SystemClock;
 use smartassist_exporter::config::{Buckets, Config, ConfigError, Limits};
-use smartassist_exporter::http::TelemetryPath;
+use smartassist_exporter::http::{TelemetryPath, WebConfig};
 use smartassist_exporter::{demo, logging, replay, shutdown};
 
 /// Exit code for a config or usage error, as clap uses for bad flags.
@@ -106,16 +106,17 @@ fn check_config(args: CheckConfigArgs, top: Option<PathBuf>) -> anyhow::Result<E
 
 /// Server mode: poll `config`'s sources and serve `/metrics` per `web`.
 async fn run_server(config: Config, web: WebArgs) -> anyhow::Result<()> {
-    let telemetry_path = web_settings(&web)?;
+    let (telemetry_path, web_config) = web_settings(&web)?;
     let listener = tokio::net::TcpListener::bind(web.listen_address)
         .await
         .with_context(|| format!("cannot listen on {}", web.listen_address))?;
     tracing::info!(sources = config.sources.len(), "starting");
-    app::run(
+    app::run_with(
         config,
         Arc::new(SystemClock),
         listener,
         telemetry_path,
+        web_config,
         shutdown::signal(),
     )
     .await?;
@@ -123,28 +124,25 @@ async fn run_server(config: Config, web: WebArgs) -> anyhow::Result<()> {
 }
 
 /// Validates the web flags that need more than clap: the telemetry path, and the web config
-/// file (TLS and basic auth), which this build does not support yet. Both are config errors.
-fn web_settings(web: &WebArgs) -> anyhow::Result<TelemetryPath> {
-    if let Some(file) = &web.config_file {
-        return Err(anyhow!(ConfigError::Invalid {
-            key: "--web.config.file".to_owned(),
-            message: format!(
-                "{}: TLS and basic auth are not supported by this build yet; serve plain HTTP or put a TLS proxy in front",
-                file.display()
-            ),
-        }));
-    }
-    web.telemetry_path.parse::<TelemetryPath>().map_err(|e| {
+/// file (TLS, basic auth, headers, rate limit), loaded and checked in full here so a bad one
+/// stops the start with one line naming the key. Both are config errors.
+fn web_settings(web: &WebArgs) -> anyhow::Result<(TelemetryPath, WebConfig)> {
+    let telemetry_path = web.telemetry_path.parse::<TelemetryPath>().map_err(|e| {
         anyhow!(ConfigError::Invalid {
             key: "--web.telemetry-path".to_owned(),
             message: e.to_string(),
         })
-    })
+    })?;
+    let web_config = match &web.config_file {
+        Some(file) => WebConfig::load(file)?,
+        None => WebConfig::default(),
+    };
+    Ok((telemetry_path, web_config))
 }
 
 /// `--demo`: start the simulator in-process, build [`Config::demo`] against it, run the server.
 async fn run_demo(incidents: bool, web: WebArgs) -> anyhow::Result<()> {
-    let telemetry_path = web_settings(&web)?;
+    let (telemetry_path, web_config) = web_settings(&web)?;
     let listener = tokio::net::TcpListener::bind(web.listen_address)
         .await
         .with_context(|| format!("cannot listen on {}", web.listen_address))?;
@@ -155,15 +153,21 @@ async fn run_demo(incidents: bool, web: WebArgs) -> anyhow::Result<()> {
     .await
     .context("cannot start the demo simulator")?;
     tracing::info!(
-        "demo: open http://{}{} (landing page at /)",
+        "demo: open {}://{}{} (landing page at /)",
+        if web_config.tls().is_some() {
+            "https"
+        } else {
+            "http"
+        },
         display_address(web.listen_address),
         telemetry_path
     );
-    app::run(
+    app::run_with(
         config,
         Arc::new(SystemClock),
         listener,
         telemetry_path,
+        web_config,
         shutdown::signal(),
     )
     .await?;

@@ -66,20 +66,33 @@ fn replay_of_a_file_that_is_not_a_page_fails_naming_it() {
 }
 
 #[test]
-fn web_config_file_is_refused_as_a_config_error() {
-    let out = exporter()
-        .args([
-            "--config",
-            "tests/fixtures/config/valid-minimal.yml",
-            "--web.config.file",
-            "web.yml",
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(err.contains("--web.config.file"), "{err}");
+fn a_bad_web_config_file_is_a_config_error() {
+    // Missing, then present but invalid: exit 2, one line naming the flag (and the key).
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("web.yml");
+    std::fs::write(
+        &bad,
+        "tls_server_config:\n  min_version: TLS10\n  cert_file: c.pem\n",
+    )
+    .unwrap();
+    for (file, wanted) in [
+        (dir.path().join("missing.yml"), "cannot read"),
+        (bad, "tls_server_config."),
+    ] {
+        let out = exporter()
+            .args(["--config", "tests/fixtures/config/valid-minimal.yml"])
+            .arg("--web.config.file")
+            .arg(&file)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(
+            err.contains("--web.config.file") && err.contains(wanted),
+            "{err}"
+        );
+    }
 }
 
 fn config() -> Config {

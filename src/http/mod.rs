@@ -4,8 +4,12 @@
 //! The server does not know how metrics are computed. It reads an [`ExporterView`] that the
 //! rest of the exporter keeps current, so a scrape never calls SmartAssist and never waits on
 //! the poller (DESIGN §2, "the scrape only reads").
+//!
+//! With `--web.config.file` ([`security::WebConfig`]) the same routes are served over TLS
+//! and/or behind basic auth, a rate limit and extra response headers, as exporter-toolkit does.
 
 mod landing;
+pub mod security;
 mod telemetry_path;
 
 use std::future::Future;
@@ -18,6 +22,7 @@ use axum::routing::get;
 use axum::Router;
 use chrono::{DateTime, Utc};
 
+pub use security::WebConfig;
 pub use telemetry_path::{TelemetryPath, TelemetryPathError};
 
 /// The content type of the text exposition format 0.0.4.
@@ -70,19 +75,47 @@ pub struct HttpOptions {
 }
 
 /// Serves `view` on `listener` until `shutdown` completes, then lets in-flight requests finish
-/// (idle keep-alive connections are closed) and returns.
+/// (idle keep-alive connections are closed) and returns. Plain HTTP, no auth: [`serve_with`]
+/// with the default [`WebConfig`].
 pub async fn serve(
     listener: tokio::net::TcpListener,
     view: Arc<dyn ExporterView>,
     opts: HttpOptions,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    serve_with(listener, view, opts, WebConfig::default(), shutdown).await
+}
+
+/// As [`serve`], secured per `web` (`--web.config.file`): TLS when it has a certificate, basic
+/// auth, rate limit and headers on every route when it asks for them.
+pub async fn serve_with(
+    listener: tokio::net::TcpListener,
+    view: Arc<dyn ExporterView>,
+    opts: HttpOptions,
+    web: WebConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     if let Ok(addr) = listener.local_addr() {
-        tracing::info!(address = %addr, telemetry_path = %opts.telemetry_path, "listening");
+        tracing::info!(
+            address = %addr,
+            telemetry_path = %opts.telemetry_path,
+            tls = web.tls().is_some(),
+            http2 = web.tls().is_some() && web.http2(),
+            basic_auth = web.basic_auth().is_some(),
+            "listening"
+        );
     }
-    axum::serve(listener, router(view, opts))
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    let app = web.apply(router(view, opts));
+    match web.tls() {
+        Some(tls) => {
+            security::serve_tls::serve(listener, app, tls.clone(), web.http2(), shutdown).await?
+        }
+        None => {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown)
+                .await?
+        }
+    }
     tracing::info!("web server stopped");
     Ok(())
 }

@@ -1,0 +1,336 @@
+//! `basic_auth_users`: HTTP basic auth against bcrypt hashes, as the exporter-toolkit does it.
+//!
+//! bcrypt costs tens of milliseconds per check, on purpose. So verified credentials are cached
+//! (as a SHA-256 of user, hash and password, never the password itself), only one bcrypt runs
+//! at a time (a flood of bad guesses uses one core, not all), and an unknown user is checked
+//! against a dummy hash of the same cost as the real ones, so response time does not tell
+//! which users exist.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use sha2::{Digest, Sha256};
+
+use crate::config::Secret;
+
+/// The realm sent with every 401.
+pub const REALM: &str = "smartassist-exporter";
+
+/// How many verified credentials are remembered. A handful of scrapers use one each.
+const CACHE_CAPACITY: usize = 256;
+
+/// Salt of the dummy hash an unknown user is checked against; any fixed value does.
+const DUMMY_SALT: [u8; 16] = *b"smartassist-dumy";
+
+/// The users of `basic_auth_users` and the cache of credentials already verified.
+pub struct BasicAuth {
+    users: HashMap<String, Secret>,
+    /// A bcrypt hash of a password nobody sends, at the highest cost among the users.
+    dummy: String,
+    /// Only one bcrypt at a time.
+    bcrypt_gate: Arc<tokio::sync::Semaphore>,
+    cache: Mutex<Cache>,
+    bcrypt_runs: AtomicU64,
+}
+
+impl std::fmt::Debug for BasicAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BasicAuth")
+            .field("users", &self.users.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why a user's hash was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadHash {
+    /// The user whose hash it is.
+    pub user: String,
+    /// What is wrong, without the hash.
+    pub message: String,
+}
+
+impl BasicAuth {
+    /// Checks every hash is a bcrypt hash (`$2a$`, `$2b$`, `$2x$`, `$2y$`, cost 4 to 31) and
+    /// computes the dummy hash (one bcrypt at the highest cost found).
+    pub fn new(users: impl IntoIterator<Item = (String, Secret)>) -> Result<Self, BadHash> {
+        let users: HashMap<String, Secret> = users.into_iter().collect();
+        let mut max_cost = 0;
+        let mut names: Vec<&String> = users.keys().collect();
+        names.sort();
+        for user in names {
+            let bad = |message: String| BadHash {
+                user: user.clone(),
+                message,
+            };
+            let parts: bcrypt::HashParts = users[user]
+                .expose()
+                .parse()
+                .map_err(|e| bad(format!("not a bcrypt hash: {e}")))?;
+            let cost = parts.get_cost();
+            if !(4..=31).contains(&cost) {
+                return Err(bad(format!(
+                    "not a bcrypt hash: cost {cost} is outside 4..=31"
+                )));
+            }
+            max_cost = max_cost.max(cost);
+        }
+        // Without users the dummy is never used; skip the bcrypt.
+        let dummy = if users.is_empty() {
+            String::new()
+        } else {
+            bcrypt::hash_with_salt(b"not a password anyone sends", max_cost, DUMMY_SALT)
+                .map_err(|e| BadHash {
+                    user: String::new(),
+                    message: e.to_string(),
+                })?
+                .format_for_version(bcrypt::Version::TwoB)
+        };
+        Ok(Self {
+            users,
+            dummy,
+            bcrypt_gate: Arc::new(tokio::sync::Semaphore::new(1)),
+            cache: Mutex::new(Cache::default()),
+            bcrypt_runs: AtomicU64::new(0),
+        })
+    }
+
+    /// Whether `user` and `password` are right. Cached on success; otherwise costs one bcrypt,
+    /// whether or not the user exists.
+    pub async fn verify(&self, user: &str, password: &[u8]) -> bool {
+        let known = self.users.get(user);
+        let hash = known.map_or(self.dummy.as_str(), |h| h.expose());
+        let key = cache_key(user, hash, password);
+        if known.is_some()
+            && self
+                .cache
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .contains(&key)
+        {
+            return true;
+        }
+        let Ok(permit) = self.bcrypt_gate.clone().acquire_owned().await else {
+            return false;
+        };
+        self.bcrypt_runs.fetch_add(1, Ordering::Relaxed);
+        let (hash, password) = (hash.to_owned(), password.to_vec());
+        // Like Go's bcrypt, a password over 72 bytes never matches (no silent truncation).
+        let matched = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            bcrypt::non_truncating_verify(password, &hash).unwrap_or(false)
+        })
+        .await
+        .unwrap_or(false);
+        let ok = known.is_some() && matched;
+        if ok {
+            self.cache
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(key);
+        }
+        ok
+    }
+
+    /// How many bcrypt checks ran (cache misses), for tests and curiosity.
+    pub fn bcrypt_runs(&self) -> u64 {
+        self.bcrypt_runs.load(Ordering::Relaxed)
+    }
+
+    /// How many users are configured.
+    pub fn users(&self) -> usize {
+        self.users.len()
+    }
+}
+
+/// SHA-256 over length-prefixed user and hash, then the password: the hash is part of the key,
+/// so credentials verified against an old hash never pass against a new one.
+fn cache_key(user: &str, hash: &str, password: &[u8]) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update((user.len() as u64).to_be_bytes());
+    h.update(user.as_bytes());
+    h.update((hash.len() as u64).to_be_bytes());
+    h.update(hash.as_bytes());
+    h.update(password);
+    h.finalize().into()
+}
+
+/// A bounded set; the oldest entry goes first.
+#[derive(Default)]
+struct Cache {
+    set: HashSet<[u8; 32]>,
+    order: VecDeque<[u8; 32]>,
+}
+
+impl Cache {
+    fn contains(&self, key: &[u8; 32]) -> bool {
+        self.set.contains(key)
+    }
+
+    fn insert(&mut self, key: [u8; 32]) {
+        if !self.set.insert(key) {
+            return;
+        }
+        self.order.push_back(key);
+        while self.order.len() > CACHE_CAPACITY {
+            if let Some(old) = self.order.pop_front() {
+                self.set.remove(&old);
+            }
+        }
+    }
+}
+
+/// The user and password of an `Authorization: Basic ...` header (scheme case-insensitive, as
+/// Go's `Request.BasicAuth`).
+fn credentials(headers: &HeaderMap) -> Option<(String, Vec<u8>)> {
+    let value = headers.get(header::AUTHORIZATION)?.as_bytes();
+    let (scheme, rest) = value.split_at_checked(6)?;
+    if !scheme.eq_ignore_ascii_case(b"Basic ") {
+        return None;
+    }
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(rest)
+        .ok()?;
+    let colon = decoded.iter().position(|&b| b == b':')?;
+    let user = String::from_utf8(decoded[..colon].to_vec()).ok()?;
+    Some((user, decoded[colon + 1..].to_vec()))
+}
+
+/// The middleware: every route needs valid credentials.
+pub(super) async fn require(
+    State(auth): State<Arc<BasicAuth>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let ok = match credentials(request.headers()) {
+        Some((user, password)) => auth.verify(&user, &password).await,
+        None => false,
+    };
+    if ok {
+        next.run(request).await
+    } else {
+        unauthorized()
+    }
+}
+
+fn unauthorized() -> Response {
+    (
+        StatusCode::UNAUTHORIZED,
+        [
+            (
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"smartassist-exporter\""),
+            ),
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/plain; charset=utf-8"),
+            ),
+        ],
+        "Unauthorized",
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn auth(users: &[(&str, &str)]) -> BasicAuth {
+        BasicAuth::new(
+            users
+                .iter()
+                .map(|(u, p)| ((*u).to_owned(), Secret::new(bcrypt::hash(p, 4).unwrap()))),
+        )
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn right_credentials_are_cached_and_wrong_ones_never() {
+        let a = auth(&[("alice", "s3cret"), ("bob", "other")]);
+        assert!(a.verify("alice", b"s3cret").await);
+        assert_eq!(a.bcrypt_runs(), 1);
+        assert!(a.verify("alice", b"s3cret").await);
+        assert_eq!(
+            a.bcrypt_runs(),
+            1,
+            "the second check must come from the cache"
+        );
+
+        assert!(!a.verify("alice", b"wrong").await);
+        assert!(!a.verify("alice", b"wrong").await);
+        assert_eq!(a.bcrypt_runs(), 3, "failures are never cached");
+
+        // Bob's password is not Alice's.
+        assert!(!a.verify("bob", b"s3cret").await);
+        assert!(a.verify("bob", b"other").await);
+    }
+
+    #[tokio::test]
+    async fn unknown_users_cost_a_bcrypt_too() {
+        let a = auth(&[("alice", "s3cret")]);
+        assert!(!a.verify("mallory", b"s3cret").await);
+        assert!(!a.verify("mallory", b"s3cret").await);
+        assert_eq!(a.bcrypt_runs(), 2);
+        // The dummy has the users' cost.
+        let dummy: bcrypt::HashParts = a.dummy.parse().unwrap();
+        assert_eq!(dummy.get_cost(), 4);
+    }
+
+    #[tokio::test]
+    async fn long_passwords_never_match() {
+        let long = "x".repeat(80);
+        let a = BasicAuth::new([(
+            "alice".to_owned(),
+            Secret::new(bcrypt::hash(&long, 4).unwrap()),
+        )])
+        .unwrap();
+        assert!(!a.verify("alice", long.as_bytes()).await);
+    }
+
+    #[test]
+    fn bad_hashes_are_refused_without_echoing_them() {
+        let e =
+            BasicAuth::new([("alice".to_owned(), Secret::new("plaintext-password"))]).unwrap_err();
+        assert_eq!(e.user, "alice");
+        assert!(e.message.starts_with("not a bcrypt hash"), "{}", e.message);
+        assert!(!e.message.contains("plaintext-password"));
+    }
+
+    #[test]
+    fn the_cache_is_bounded() {
+        let mut c = Cache::default();
+        for i in 0..(CACHE_CAPACITY as u32 + 10) {
+            let mut k = [0u8; 32];
+            k[..4].copy_from_slice(&i.to_be_bytes());
+            c.insert(k);
+        }
+        assert_eq!(c.set.len(), CACHE_CAPACITY);
+        assert_eq!(c.order.len(), CACHE_CAPACITY);
+        assert!(!c.contains(&[0u8; 32]), "the oldest went first");
+    }
+
+    #[test]
+    fn basic_credentials_parse_like_go() {
+        let mut h = HeaderMap::new();
+        let enc = base64::engine::general_purpose::STANDARD.encode("alice:pa:ss");
+        h.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_str(&format!("basic {enc}")).unwrap(),
+        );
+        assert_eq!(
+            credentials(&h),
+            Some(("alice".to_owned(), b"pa:ss".to_vec()))
+        );
+        h.insert(header::AUTHORIZATION, HeaderValue::from_static("Bearer x"));
+        assert_eq!(credentials(&h), None);
+        h.insert(header::AUTHORIZATION, HeaderValue::from_static("Basic !!!"));
+        assert_eq!(credentials(&h), None);
+        assert_eq!(credentials(&HeaderMap::new()), None);
+    }
+}
