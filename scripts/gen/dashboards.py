@@ -163,7 +163,9 @@ def variable_query(name, label, query, multi=True, include_all=True):
          "query": {"qryType": 1, "query": query, "refId": "PrometheusVariableQueryEditor-VariableQuery"},
          "refresh": 2, "regex": "", "sort": 1, "type": "query"}
     if include_all:
+        # Open on "All" rather than on whichever value sorts first.
         v["allValue"] = ".*"
+        v["current"] = {"selected": True, "text": ["All"], "value": ["$__all"]}
     return v
 
 
