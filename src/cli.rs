@@ -53,6 +53,39 @@ pub struct Cli {
     )]
     pub demo_incidents: bool,
 
+    /// With --demo: conversations started per minute (for tests that need volume fast).
+    #[arg(
+        long = "demo.rate",
+        value_name = "PER_MIN",
+        default_value_t = crate::demo::DEFAULT_RATE_PER_MIN,
+        value_parser = parse_demo_rate,
+        hide = true,
+        env = "SMARTASSIST_EXPORTER_DEMO_RATE"
+    )]
+    pub demo_rate: f64,
+
+    /// With --demo: delay of the first drop-off incident after start (for tests).
+    #[arg(
+        long = "demo.first-incident",
+        value_name = "DUR",
+        default_value = "2m",
+        value_parser = parse_duration,
+        hide = true,
+        env = "SMARTASSIST_EXPORTER_DEMO_FIRST_INCIDENT"
+    )]
+    pub demo_first_incident: Duration,
+
+    /// With --demo: poll.rescans of the demo source, comma-separated ages (for tests that
+    /// need conversations counted soon after they end).
+    #[arg(
+        long = "demo.rescans",
+        value_name = "DUR,...",
+        value_parser = parse_rescans,
+        hide = true,
+        env = "SMARTASSIST_EXPORTER_DEMO_RESCANS"
+    )]
+    pub demo_rescans: Option<Rescans>,
+
     #[command(flatten)]
     pub web: WebArgs,
 
@@ -61,6 +94,45 @@ pub struct Cli {
 
     #[command(subcommand)]
     pub command: Option<Command>,
+}
+
+impl Cli {
+    /// The demo settings the flags ask for.
+    pub fn demo_options(&self) -> crate::demo::DemoOptions {
+        crate::demo::DemoOptions {
+            incidents: self.demo_incidents,
+            rate_per_min: self.demo_rate,
+            first_incident: self.demo_first_incident,
+            rescans: self.demo_rescans.clone().map(|r| r.0),
+        }
+    }
+}
+
+/// `--demo.rescans`: strictly increasing positive ages, as `poll.rescans` requires.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rescans(pub Vec<Duration>);
+
+fn parse_rescans(text: &str) -> Result<Rescans, String> {
+    let mut ages = Vec::new();
+    for part in text.split(',') {
+        let age = parse_duration(part.trim())?;
+        if age.is_zero() || ages.last().is_some_and(|prev| *prev >= age) {
+            return Err(format!(
+                "rescan ages {text:?} must be positive and strictly increasing"
+            ));
+        }
+        ages.push(age);
+    }
+    Ok(Rescans(ages))
+}
+
+fn parse_demo_rate(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(r) if r.is_finite() && (0.0..=100_000.0).contains(&r) => Ok(r),
+        _ => Err(format!(
+            "demo rate {text:?} must be a number of conversations per minute, 0..=100000"
+        )),
+    }
 }
 
 /// Where and how `/metrics` is served (exporter-toolkit flags).
@@ -406,6 +478,7 @@ mod tests {
             (LogLevel::Info, LogFormat::Logfmt)
         );
         assert!(!cli.demo && cli.demo_incidents && cli.config.is_none() && cli.command.is_none());
+        assert_eq!(cli.demo_options(), crate::demo::DemoOptions::default());
     }
 
     #[test]
@@ -428,6 +501,27 @@ mod tests {
             (LogLevel::Debug, LogFormat::Json)
         );
         assert!(Cli::try_parse_from(["x", "--demo", "--config", "c.yml"]).is_err());
+        let fast = parse(&["--demo", "--demo.rate=120", "--demo.first-incident", "0s"]);
+        assert_eq!(
+            (fast.demo_rate, fast.demo_first_incident),
+            (120.0, Duration::ZERO)
+        );
+        assert!(Cli::try_parse_from(["x", "--demo", "--demo.rate=-1"]).is_err());
+        let quick = parse(&["--demo", "--demo.rescans", "30s, 2m,15m"]);
+        assert_eq!(
+            quick.demo_options().rescans,
+            Some(vec![
+                Duration::from_secs(30),
+                Duration::from_secs(120),
+                Duration::from_secs(900)
+            ])
+        );
+        for bad in ["2m,1m", "0s", "1m,,2m", "soon"] {
+            assert!(
+                Cli::try_parse_from(["x", "--demo", "--demo.rescans", bad]).is_err(),
+                "{bad}"
+            );
+        }
         assert!(Cli::try_parse_from(["x", "--web.telemetry-path", "metrics"]).is_err());
     }
 

@@ -3,6 +3,13 @@
 //! Starts the simulator in-process on an ephemeral 127.0.0.1 port with a fresh token, live
 //! traffic and (unless turned off) a drop-off incident every few minutes, and returns the
 //! one-source config (`demo`, polled every 15 s) that points at it.
+//!
+//! [`DemoOptions`] carries three hidden knobs beyond `--demo.incidents` (`--demo.rate`,
+//! `--demo.first-incident`, `--demo.rescans`): the end-to-end test needs an incident at once,
+//! enough traffic for the alert's minimum volume, and conversations counted within a minute
+//! or two of their end (with the default rescans most are counted at the 15-minute rescan,
+//! because a window's first pass comes seconds after its conversations started); people keep
+//! the defaults.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,6 +23,11 @@ use crate::simulator::{serve, At, IncidentSpec, SimConfig, Simulator};
 /// Queues the demo's incidents rotate through.
 const INCIDENT_QUEUES: [&str; 4] = ["Billing", "Sales", "Tech Support", "Default Queue"];
 
+/// Default conversations started per minute (`--demo.rate`).
+pub const DEFAULT_RATE_PER_MIN: f64 = 20.0;
+/// Default delay of the first incident after start (`--demo.first-incident`).
+pub const DEFAULT_FIRST_INCIDENT: Duration = Duration::from_secs(120);
+
 /// A demo incident starts every this often...
 const INCIDENT_EVERY: Duration = Duration::from_secs(10 * 60);
 /// ...lasts this long...
@@ -23,15 +35,39 @@ const INCIDENT_FOR: Duration = Duration::from_secs(4 * 60);
 /// ...and drops this share of its queue's conversations.
 const INCIDENT_DROP_PERCENT: f64 = 70.0;
 
+/// What the demo simulates.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DemoOptions {
+    /// Schedule drop-off incidents (`--demo.incidents`).
+    pub incidents: bool,
+    /// Conversations started per minute, before the time-of-day curve (`--demo.rate`).
+    pub rate_per_min: f64,
+    /// Delay of the first incident after start (`--demo.first-incident`).
+    pub first_incident: Duration,
+    /// `poll.rescans` of the demo source instead of the default (`--demo.rescans`).
+    pub rescans: Option<Vec<Duration>>,
+}
+
+impl Default for DemoOptions {
+    fn default() -> Self {
+        Self {
+            incidents: true,
+            rate_per_min: DEFAULT_RATE_PER_MIN,
+            first_incident: DEFAULT_FIRST_INCIDENT,
+            rescans: None,
+        }
+    }
+}
+
 /// The simulator settings of the demo: a busy contact center with an hour of history, and
-/// drop-off incidents every ten minutes for a day when `incidents` is true.
-pub fn sim_config(incidents: bool) -> SimConfig {
+/// drop-off incidents every ten minutes for a day when `opts.incidents` is true.
+pub fn sim_config(opts: DemoOptions) -> SimConfig {
     let token: String = format!("demo-{:032x}", rand::rng().random::<u128>());
-    let incidents = if incidents {
+    let incidents = if opts.incidents {
         (0..144u32)
             .map(|i| IncidentSpec {
                 queue: INCIDENT_QUEUES[i as usize % INCIDENT_QUEUES.len()].to_owned(),
-                at: At::AfterStart(Duration::from_secs(120) + INCIDENT_EVERY * i),
+                at: At::AfterStart(opts.first_incident + INCIDENT_EVERY * i),
                 duration: INCIDENT_FOR,
                 drop_percent: INCIDENT_DROP_PERCENT,
             })
@@ -41,7 +77,7 @@ pub fn sim_config(incidents: bool) -> SimConfig {
     };
     SimConfig {
         seed: rand::rng().random(),
-        rate_per_min: 20.0,
+        rate_per_min: opts.rate_per_min,
         static_token: Some(token),
         history: Some(Duration::from_secs(3600)),
         incidents,
@@ -52,10 +88,11 @@ pub fn sim_config(incidents: bool) -> SimConfig {
 /// Starts the simulator on 127.0.0.1 (ephemeral port) until `shutdown`; returns the exporter
 /// config that polls it.
 pub async fn start(
-    incidents: bool,
+    opts: DemoOptions,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<Config> {
-    let cfg = sim_config(incidents);
+    let rescans = opts.rescans.clone();
+    let cfg = sim_config(opts);
     let token = cfg.static_token.clone().unwrap_or_default();
     let (account, stream) = (cfg.account_id.clone(), cfg.stream_id.clone());
     let scheduled = cfg.incidents.len();
@@ -73,5 +110,9 @@ pub async fn start(
         incidents = scheduled,
         "demo: simulated SmartAssist started (truth at {host}/__truth, stats at {host}/__stats); polling it as source \"demo\" every 15s"
     );
-    Ok(Config::demo(&host, &account, &stream, &token))
+    let mut config = Config::demo(&host, &account, &stream, &token);
+    if let Some(rescans) = rescans {
+        config.poll.rescans = rescans;
+    }
+    Ok(config)
 }

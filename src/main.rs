@@ -54,7 +54,7 @@ fn main() -> ExitCode {
 
 async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        None if cli.demo => run_demo(cli.demo_incidents, cli.web).await?,
+        None if cli.demo => run_demo(cli.demo_options(), cli.web).await?,
         None => {
             let path = config_path(None, cli.config, "the exporter (or try --demo)")?;
             run_server(Config::load(&path)?, cli.web).await?
@@ -141,13 +141,13 @@ fn web_settings(web: &WebArgs) -> anyhow::Result<(TelemetryPath, WebConfig)> {
 }
 
 /// `--demo`: start the simulator in-process, build [`Config::demo`] against it, run the server.
-async fn run_demo(incidents: bool, web: WebArgs) -> anyhow::Result<()> {
+async fn run_demo(opts: demo::DemoOptions, web: WebArgs) -> anyhow::Result<()> {
     let (telemetry_path, web_config) = web_settings(&web)?;
     let listener = tokio::net::TcpListener::bind(web.listen_address)
         .await
         .with_context(|| format!("cannot listen on {}", web.listen_address))?;
     let (stop_sim, sim_stopped) = tokio::sync::oneshot::channel::<()>();
-    let config = demo::start(incidents, async {
+    let config = demo::start(opts, async {
         let _ = sim_stopped.await;
     })
     .await

@@ -40,7 +40,8 @@ fn is_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| v.eq_ignore_ascii_case("true") || v == "1")
 }
 
-fn find_executable(path: &OsStr, name: &str) -> Option<PathBuf> {
+/// The first executable `name` in the directories of `path` (a PATH value).
+pub fn find_executable(path: &OsStr, name: &str) -> Option<PathBuf> {
     std::env::split_paths(path)
         .map(|dir| dir.join(name))
         .find(|p| is_executable(p))
