@@ -50,3 +50,29 @@ pub fn capture(level: Level) -> (Logs, DefaultGuard) {
         .finish();
     (logs, tracing::subscriber::set_default(subscriber))
 }
+
+/// Two captures at once on this thread: events at `info` and above (what an operator's logs
+/// hold by default), and every event at every level from every crate (`trace`).
+pub fn capture_info_and_all() -> (Logs, Logs, DefaultGuard) {
+    use tracing_subscriber::filter::LevelFilter;
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::Layer;
+
+    let info = Logs::default();
+    let all = Logs::default();
+    let (wi, wa) = (info.clone(), all.clone());
+    let subscriber = tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_ansi(false)
+                .with_writer(move || wi.clone())
+                .with_filter(LevelFilter::INFO),
+        )
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_ansi(false)
+                .with_writer(move || wa.clone())
+                .with_filter(LevelFilter::TRACE),
+        );
+    (info, all, tracing::subscriber::set_default(subscriber))
+}
