@@ -331,11 +331,12 @@ async fn a_bad_body_that_passes_is_only_retried() {
 
 /// Bodies that start and never finish, under a short real-time `request_timeout`: two are
 /// retried as `timeout`; then, with `max_attempts: 3`, three in a row fail the poll, the
-/// watermark waits one tick and the next tick catches up.
+/// watermark waits one tick and the next tick catches up. (About 2 s of real time. A loaded
+/// machine may time out an honest request too, so timeout counts are lower bounds.)
 #[tokio::test]
 async fn responses_that_never_finish() {
     let mut s = Hostile::new(sim(111), |c| {
-        c.poll.request_timeout = StdDuration::from_millis(200);
+        c.poll.request_timeout = StdDuration::from_millis(400);
         c.poll.retry.max_attempts = 3;
     });
     let victim = s.victim();
@@ -352,7 +353,8 @@ async fn responses_that_never_finish() {
     });
     s.h.run_until(victim + Duration::minutes(3)).await;
     assert_eq!(s.tamper.tampered(), 2);
-    assert_eq!(s.retries("timeout"), 2.0);
+    let timeouts = s.retries("timeout");
+    assert!(timeouts >= 2.0, "{timeouts}");
     assert!(s.h.reports.iter().all(|r| r.error.is_none()));
     s.assert_logged("timed out after");
 
@@ -377,7 +379,7 @@ async fn responses_that_never_finish() {
         before,
         "nothing read, nothing skipped"
     );
-    assert_eq!(s.retries("timeout"), 4.0);
+    assert!(s.retries("timeout") >= timeouts + 2.0);
     s.assert_logged("poll failed");
     let next = s.h.tick().await;
     assert_eq!(next.error, None);
