@@ -1,6 +1,10 @@
 //! What a page fetch can end in. Every `Display` is one short line that is safe on the
-//! landing page and in logs: no token, no secret, and of the API's own error text only its
-//! first 200 bytes with control characters removed.
+//! landing page and in logs: no token, no secret, and none of the API's own error text. An
+//! error body may echo anything — the request's token, customer data — so its first 200 bytes,
+//! with secrets redacted ([`redacted_head`]), are kept in the error's `message` and logged at
+//! debug level only (DESIGN §1: nothing from a record at info).
+
+use crate::config::MASK;
 
 /// How much of an error body is kept (DESIGN §1: "the body's first 200 bytes").
 pub const BODY_HEAD_BYTES: usize = 200;
@@ -16,19 +20,19 @@ pub enum ClientError {
     #[error("cannot authenticate: {0}")]
     Auth(String),
     /// 401 or 403 even after a fresh token (and a re-read of a `*_file` secret).
-    #[error("SmartAssist API answered {status} ({message}); {}", unauthorized_hint(*status))]
+    #[error("SmartAssist API answered {status} {}; {}", status_name(*status), unauthorized_hint(*status))]
     Unauthorized {
         /// 401 or 403.
         status: u16,
-        /// The head of the API's error body.
+        /// The head of the API's error body, secrets redacted; not part of `Display`.
         message: String,
     },
     /// Any other non-retryable answer (4xx, 3xx): the request itself is wrong.
-    #[error("SmartAssist API rejected the request with {status}: {message}")]
+    #[error("SmartAssist API rejected the request with {status} {} (the response body is logged at debug level)", status_name(*status))]
     Rejected {
         /// The HTTP status.
         status: u16,
-        /// The head of the API's error body.
+        /// The head of the API's error body, secrets redacted; not part of `Display`.
         message: String,
     },
     /// The body passed `limits.max_body_bytes`; not retried (the poller splits the window).
@@ -43,6 +47,14 @@ pub enum ClientError {
         /// The last failure, with the attempt count.
         last: String,
     },
+}
+
+/// The reason phrase of `status` (`Bad Request`), or nothing for an unknown code.
+pub fn status_name(status: u16) -> &'static str {
+    http::StatusCode::from_u16(status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        .unwrap_or("")
 }
 
 /// What to check after a 401 or 403, in plain words.
@@ -70,6 +82,40 @@ pub fn body_head(body: &[u8]) -> String {
     }
 }
 
+/// [`body_head`] of an error body with `secret` (the token the request carried) and anything
+/// shaped like a JWT replaced by `<secret>`: some APIs echo the request's headers in their
+/// errors. The secret is looked for in enough of the body to find it whole even when it starts
+/// just before the cut.
+pub fn redacted_head(body: &[u8], secret: &str) -> String {
+    let look = &body[..body.len().min(BODY_HEAD_BYTES + secret.len())];
+    let mut text = String::from_utf8_lossy(look).into_owned();
+    if !secret.is_empty() {
+        text = text.replace(secret, MASK);
+    }
+    body_head(mask_jwts(&text).as_bytes())
+}
+
+/// `text` with every JWT-shaped run (`eyJ` then base64url characters with at least one dot)
+/// replaced by `<secret>`.
+fn mask_jwts(text: &str) -> String {
+    let is_jwt_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("eyJ") {
+        out.push_str(&rest[..at]);
+        let run = &rest[at..];
+        let len = run.find(|c| !is_jwt_char(c)).unwrap_or(run.len());
+        if run[..len].contains('.') {
+            out.push_str(MASK);
+        } else {
+            out.push_str(&run[..len]);
+        }
+        rest = &run[len..];
+    }
+    out.push_str(rest);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -91,8 +137,46 @@ mod tests {
         };
         assert_eq!(
             e.to_string(),
-            "SmartAssist API answered 403 (forbidden); check the app's API scope \
+            "SmartAssist API answered 403 Forbidden; check the app's API scope \
              (SmartAssist Analytics), the account id and the stream id (iId)"
         );
+    }
+
+    #[test]
+    fn error_bodies_stay_out_of_messages() {
+        let e = ClientError::Rejected {
+            status: 400,
+            message: "jane@example.com".into(),
+        };
+        assert_eq!(
+            e.to_string(),
+            "SmartAssist API rejected the request with 400 Bad Request (the response body is \
+             logged at debug level)"
+        );
+    }
+
+    #[test]
+    fn echoed_tokens_are_redacted_even_at_the_cut() {
+        let body = format!(
+            r#"{{"msg": "bad token", "auth": "tok-SECRET", "x": "{}"}}"#,
+            "y".repeat(300)
+        );
+        let head = redacted_head(body.as_bytes(), "tok-SECRET");
+        assert!(
+            head.starts_with(r#"{"msg": "bad token", "auth": "<secret>""#),
+            "{head}"
+        );
+        let late = format!("{}tok-SECRET", "z".repeat(195));
+        assert_eq!(
+            redacted_head(late.as_bytes(), "tok-SECRET"),
+            format!("{}<secr", "z".repeat(195))
+        );
+        let jwt = "eyJhbGciOiJIUzI1NiJ9.eyJhcHBJZCI6ImNzIn0.c2lnbmF0dXJl";
+        let other = format!("old token {jwt}, header only eyJhbGciOiJIUzI1NiJ9 ok");
+        assert_eq!(
+            redacted_head(other.as_bytes(), "current"),
+            "old token <secret>, header only eyJhbGciOiJIUzI1NiJ9 ok"
+        );
+        assert_eq!(redacted_head(b"", ""), "(empty body)");
     }
 }

@@ -6,10 +6,10 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 use super::auth::Authenticator;
-use super::error::{body_head, ClientError};
+use super::error::{redacted_head, status_name, ClientError};
 use super::limiter::RateLimiter;
 use super::request::{self, PageRequest};
 use super::retry::{parse_retry_after, Backoff, RetryReason};
@@ -30,6 +30,10 @@ use crate::metrics::selfmetrics::SelfMetrics;
 ///   `max_attempts`; a second 401/403 is [`ClientError::Unauthorized`].
 /// - other statuses: [`ClientError::Rejected`] at once; an oversized body:
 ///   [`ClientError::BodyTooLarge`] at once (the poller splits the window instead).
+///
+/// The body of any non-2xx answer is logged at debug level only (its first 200 bytes, the
+/// request's token and anything shaped like a JWT redacted): it may echo customer data or the
+/// token, so warnings and errors carry the status alone.
 pub struct Client {
     source: SourceConfig,
     /// Deadline of one attempt, body included.
@@ -108,21 +112,31 @@ impl Client {
         loop {
             let token = self.auth.token()?;
             let http_request = request::build(&self.source, page, &token)?;
+            let result = self.attempt(http_request).await;
+            // The token stays until here only to be redacted from an error body that echoes it.
+            let error_body = match &result {
+                Ok(resp) if !(200..300).contains(&resp.status) => {
+                    let head = redacted_head(&resp.body, token.expose());
+                    debug!(source = %self.source.name, status = resp.status, body = %head, "SmartAssist API error body");
+                    head
+                }
+                _ => String::new(),
+            };
             drop(token);
-            let failure = match self.attempt(http_request).await {
+            let failure = match result {
                 Ok(resp) if (200..300).contains(&resp.status) => return Ok(resp.body),
                 Ok(resp) if matches!(resp.status, 401 | 403) => {
                     if reauthenticated {
                         return Err(ClientError::Unauthorized {
                             status: resp.status,
-                            message: body_head(&resp.body),
+                            message: error_body,
                         });
                     }
                     reauthenticated = true;
                     self.recover_auth(resp.status);
                     continue;
                 }
-                Ok(resp) => match classify_status(resp, self.clock.now()) {
+                Ok(resp) => match classify_status(resp, error_body, self.clock.now()) {
                     Ok(retryable) => retryable,
                     Err(error) => return Err(error),
                 },
@@ -241,13 +255,15 @@ impl Client {
     }
 }
 
-/// A non-2xx, non-auth status: retryable (429, 5xx) or final.
-fn classify_status(resp: RawResponse, now: DateTime<Utc>) -> Result<Retryable, ClientError> {
+/// A non-2xx, non-auth status: retryable (429, 5xx) or final. `error_body` is the redacted
+/// head of the body, for the error's `message` only (never its text: see [`ClientError`]).
+fn classify_status(
+    resp: RawResponse,
+    error_body: String,
+    now: DateTime<Utc>,
+) -> Result<Retryable, ClientError> {
     let status = resp.status;
-    let name = http::StatusCode::from_u16(status)
-        .ok()
-        .and_then(|s| s.canonical_reason())
-        .unwrap_or("");
+    let name = status_name(status);
     match status {
         429 => Ok(Retryable {
             reason: RetryReason::RateLimited,
@@ -261,12 +277,12 @@ fn classify_status(resp: RawResponse, now: DateTime<Utc>) -> Result<Retryable, C
         500..=599 => Ok(Retryable {
             reason: RetryReason::ServerError,
             status: Some(status),
-            what: format!("{status} {name}: {}", body_head(&resp.body)),
+            what: format!("{status} {name}"),
             at_least: None,
         }),
         _ => Err(ClientError::Rejected {
             status,
-            message: body_head(&resp.body),
+            message: error_body,
         }),
     }
 }

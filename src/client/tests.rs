@@ -317,7 +317,8 @@ async fn exhausted_after_exactly_max_attempts_with_capped_backoff() {
     let err = h.client.fetch_page(&page()).await.unwrap_err();
     assert_eq!(
         err.to_string(),
-        "gave up after retries: 502 Bad Gateway: <html>bad gateway</html> (attempt 12 of 12)"
+        "gave up after retries: 502 Bad Gateway (attempt 12 of 12)",
+        "the error body is logged at debug, never part of the error"
     );
     let seen = h.stub.seen();
     assert_eq!(seen.len(), 12);
@@ -395,8 +396,12 @@ async fn a_403_names_the_scope_and_stream() {
     let err = h.client.fetch_page(&page()).await.unwrap_err();
     let text = err.to_string();
     assert!(
-        text.starts_with("SmartAssist API answered 403 (forbidden); "),
+        text.starts_with("SmartAssist API answered 403 Forbidden; "),
         "{text}"
+    );
+    assert!(
+        matches!(&err, ClientError::Unauthorized { message, .. } if message == "forbidden"),
+        "{err:?}"
     );
     assert!(text.contains("API scope (SmartAssist Analytics)") && text.contains("(iId)"));
     assert!(!text.contains("static-jwt"));

@@ -124,7 +124,7 @@ pub enum LNum {
     Absent,
     /// A finite number, from a JSON number or a numeric string such as `"49"`.
     Value(f64),
-    /// Present but not a finite number (`"abc"`, `true`, an object, `1e999`): counted as a
+    /// Present but not a finite number (`"abc"`, `true`, an object, `"1e999"`): counted as a
     /// rejected value and never observed.
     Unusable,
 }
@@ -392,8 +392,8 @@ mod tests {
         assert_eq!(n("true"), LNum::Unusable);
         assert_eq!(n("[1]"), LNum::Unusable);
         assert_eq!(n(r#"{"v":1}"#), LNum::Unusable);
-        // Beyond f64 serde_json itself refuses the number: the element is unreadable, which
-        // `decode_page` isolates (see its tests).
+        // Beyond f64 serde_json itself refuses the number; `decode_page` clamps it to the
+        // largest f64 first (see `clamp_overflowing_numbers`), so it arrives here as that.
         assert!(serde_json::from_str::<LNum>("1e400").is_err());
         assert_eq!(
             n("18446744073709551616000"),

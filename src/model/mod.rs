@@ -227,7 +227,9 @@ struct RawPage<'a> {
 ///
 /// One typed pass handles the common case. If it fails although the body is valid JSON of the
 /// right shape, the elements are read one by one, so the one element that cannot be read is
-/// [`Element::Unreadable`] and the others survive.
+/// [`Element::Unreadable`] and the others survive. A number beyond `f64` (`1e400`), which
+/// serde_json refuses, does not make its element unreadable: it is read as the largest `f64`
+/// of its sign.
 pub fn decode_page(body: &[u8]) -> Result<Page<'_>, PageError> {
     let first_non_ws = body.iter().copied().find(|c| !c.is_ascii_whitespace());
     if first_non_ws == Some(b'[') {
@@ -283,8 +285,79 @@ fn element_from(e: TypedElement<'_>) -> Element<'_> {
 fn element_from_raw(raw: &RawValue) -> Element<'_> {
     match serde_json::from_str::<LObj<Record>>(raw.get()) {
         Ok(LObj(Some(r))) => Element::Record(Box::new(r)),
+        Ok(LObj(None)) => Element::Unreadable,
+        Err(_) => match clamp_overflowing_numbers(raw.get()) {
+            Some(clamped) => owned_element(&clamped),
+            None => Element::Unreadable,
+        },
+    }
+}
+
+/// Reads an element whose text was rewritten by [`clamp_overflowing_numbers`]. The text is
+/// local, so the record cannot borrow from it: it is read once strictly (the same typed pass,
+/// so a duplicated key still makes it unreadable), then again through a `Value`, whose strings
+/// the lenient types take as owned.
+fn owned_element<'a>(text: &str) -> Element<'a> {
+    if !matches!(
+        serde_json::from_str::<LObj<Record>>(text),
+        Ok(LObj(Some(_)))
+    ) {
+        return Element::Unreadable;
+    }
+    match serde_json::from_str::<serde_json::Value>(text).map(LObj::<Record<'a>>::deserialize) {
+        Ok(Ok(LObj(Some(r)))) => Element::Record(Box::new(r)),
         _ => Element::Unreadable,
     }
+}
+
+/// The largest finite `f64`, as JSON text: what a number beyond `f64` is read as.
+const F64_MAX_TEXT: &str = "1.7976931348623157e308";
+
+/// `text` (one JSON value) with every number literal beyond the range of `f64` (`1e400`, a
+/// 400-digit integer) replaced by the largest finite `f64` of its sign; `None` when there is
+/// none. serde_json refuses such a number outright, which would make the whole record
+/// unreadable (malformed) for one absurd field. Clamped, it is a number like any other: absent
+/// where a string, flag or list is expected, and rejected as absurd where a duration or score
+/// is (DESIGN §1: a field of an unexpected type is treated as absent; the record still counts).
+/// Strings are skipped, escapes included, so their contents are never touched.
+fn clamp_overflowing_numbers(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut out: Option<String> = None;
+    let mut copied = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' => {
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+                i += 1;
+            }
+            b'-' | b'0'..=b'9' => {
+                let start = i;
+                while i < bytes.len()
+                    && matches!(bytes[i], b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9')
+                {
+                    i += 1;
+                }
+                let literal = &text[start..i];
+                if literal.parse::<f64>().is_ok_and(f64::is_infinite) {
+                    let o = out.get_or_insert_with(|| String::with_capacity(text.len()));
+                    o.push_str(&text[copied..start]);
+                    if literal.starts_with('-') {
+                        o.push('-');
+                    }
+                    o.push_str(F64_MAX_TEXT);
+                    copied = i;
+                }
+            }
+            _ => i += 1,
+        }
+    }
+    let mut o = out?;
+    o.push_str(&text[copied..]);
+    Some(o)
 }
 
 #[cfg(test)]
@@ -426,9 +499,62 @@ mod tests {
             let page = decode_page(body.as_bytes()).expect(field);
             assert_eq!(keys(&page), vec![Some("s".to_owned())], "{field}");
         }
-        // A number beyond f64 in a field we read makes only that element unreadable.
+        // A number beyond f64 is read as the largest f64 of its sign, in a field we read as in
+        // one we skip: the record still counts (its score is rejected later, as absurd).
         let page = decode_page(br#"{"data": [{"sessionId": "a", "csatScore": 1e400}, {"sessionId": "b", "metaInfo": {"n": 1e400}}]}"#).unwrap();
-        assert!(matches!(page.elements[0], Element::Unreadable));
-        assert_eq!(keys(&page)[1].as_deref(), Some("b"));
+        assert_eq!(
+            keys(&page),
+            vec![Some("a".to_owned()), Some("b".to_owned())]
+        );
+        let Element::Record(a) = &page.elements[0] else {
+            panic!()
+        };
+        assert_eq!(a.csat_score, LNum::Value(f64::MAX));
+    }
+
+    #[test]
+    fn numbers_beyond_f64_keep_their_field_semantics() {
+        let big = "1".to_owned() + &"0".repeat(400);
+        let body = format!(
+            r#"{{"data": [{{"conversationId": 1e400, "sessionId": "s-1", "csatScore": -{big},
+                "isVoicemail": 1e999, "destinations": [{{"destinationType": "QueueEntry",
+                "queueId": "q", "queueName": 2E+400, "respondingAgent": {{"status": "Answered",
+                "interactionDuration": 1e400, "agentNotes": "1e400 \" 1e400"}}}}],
+                "npsScore": 1e-400}}]}}"#
+        );
+        let page = decode_page(body.as_bytes()).unwrap();
+        let Element::Record(r) = &page.elements[0] else {
+            panic!("{:?}", page.elements[0])
+        };
+        assert_eq!(r.dedupe_key(), Some("s-1"), "a number is no conversationId");
+        assert_eq!(r.csat_score, LNum::Value(-f64::MAX));
+        assert_eq!(
+            r.nps_score,
+            LNum::Value(0.0),
+            "underflow is zero, as serde_json reads it"
+        );
+        assert_eq!(r.is_voicemail.0, None);
+        let q = r.destinations.items()[0].0.as_ref().unwrap();
+        assert_eq!(q.queue_name.0, None, "a number is no queue name");
+        let agent = q.responding_agent.0.as_ref().unwrap();
+        assert_eq!(agent.interaction_duration, LNum::Value(f64::MAX));
+        // A duplicated key still makes the element unreadable, clamped or not.
+        let dup = br#"{"data": [{"sessionId": "a", "sessionId": "b", "csatScore": 1e400}]}"#;
+        assert!(matches!(
+            decode_page(dup).unwrap().elements[0],
+            Element::Unreadable
+        ));
+    }
+
+    #[test]
+    fn clamping_touches_only_overflowing_number_literals() {
+        assert_eq!(
+            clamp_overflowing_numbers(r#"{"a": 1e308, "b": "1e400"}"#),
+            None
+        );
+        assert_eq!(
+            clamp_overflowing_numbers(r#"[1e400,-1E400, "x\"1e400", 5]"#).as_deref(),
+            Some(r#"[1.7976931348623157e308,-1.7976931348623157e308, "x\"1e400", 5]"#)
+        );
     }
 }

@@ -50,14 +50,27 @@ pub fn test_config(sim: &SimConfig) -> Config {
 impl Harness {
     /// A simulator and an exporter sharing a ManualClock that starts at `start`.
     pub fn new(sim_cfg: SimConfig, start: DateTime<Utc>, tweak: impl FnOnce(&mut Config)) -> Self {
+        Self::with_transport(sim_cfg, start, tweak, |sim| {
+            Arc::new(RouterTransport::new(sim.router()))
+        })
+    }
+
+    /// Like [`Harness::new`], but the exporter reaches the simulator through the transport
+    /// `wrap` builds around it (a test that corrupts chosen responses wraps its router).
+    pub fn with_transport(
+        sim_cfg: SimConfig,
+        start: DateTime<Utc>,
+        tweak: impl FnOnce(&mut Config),
+        wrap: impl FnOnce(&Simulator) -> Arc<dyn Transport>,
+    ) -> Self {
         let clock = ManualClock::new(start);
         let mut config = test_config(&sim_cfg);
         tweak(&mut config);
         let sim = Simulator::new(sim_cfg, Arc::new(clock.clone()));
         let app = Arc::new(App::new(&config));
-        let router = sim.router();
+        let transport = wrap(&sim);
         let mut pollers = app::pollers(&config, &app, Arc::new(clock.clone()), |_| {
-            Ok(Arc::new(RouterTransport::new(router.clone())) as Arc<dyn Transport>)
+            Ok(transport.clone())
         })
         .unwrap();
         let poller = pollers.remove(0);

@@ -1,0 +1,78 @@
+//! Log lines captured in memory: a `tracing` subscriber for the current thread writing to a
+//! buffer the test reads back. `#[tokio::test]` runs on one thread, so everything the poller,
+//! the client and an in-process simulator log inside the guard's lifetime lands here.
+#![allow(dead_code)]
+
+use std::sync::{Arc, Mutex};
+
+use tracing::subscriber::DefaultGuard;
+use tracing::Level;
+
+/// Captured log text.
+#[derive(Clone, Default)]
+pub struct Logs(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Logs {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Logs {
+    /// Everything written so far (invalid UTF-8 shown lossily).
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+
+    /// Lines containing `needle`.
+    pub fn lines_with(&self, needle: &str) -> Vec<String> {
+        self.text()
+            .lines()
+            .filter(|l| l.contains(needle))
+            .map(str::to_owned)
+            .collect()
+    }
+}
+
+/// Captures every event at `level` and above, from every crate, on this thread until the
+/// guard drops. Field values are written in full (the default `fmt` format).
+pub fn capture(level: Level) -> (Logs, DefaultGuard) {
+    let logs = Logs::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(level)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    (logs, tracing::subscriber::set_default(subscriber))
+}
+
+/// Two captures at once on this thread: events at `info` and above (what an operator's logs
+/// hold by default), and every event at every level from every crate (`trace`).
+pub fn capture_info_and_all() -> (Logs, Logs, DefaultGuard) {
+    use tracing_subscriber::filter::LevelFilter;
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::Layer;
+
+    let info = Logs::default();
+    let all = Logs::default();
+    let (wi, wa) = (info.clone(), all.clone());
+    let subscriber = tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_ansi(false)
+                .with_writer(move || wi.clone())
+                .with_filter(LevelFilter::INFO),
+        )
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_ansi(false)
+                .with_writer(move || wa.clone())
+                .with_filter(LevelFilter::TRACE),
+        );
+    (info, all, tracing::subscriber::set_default(subscriber))
+}
