@@ -4,14 +4,16 @@
 //! and a shutdown future they control.
 
 use std::future::Future;
-use std::sync::Arc;
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
 
 use crate::client::{Client, HttpTransport, LimiterRegistry, Transport, TransportError};
 use crate::clock::Clock;
 use crate::config::{Config, SourceConfig};
-use crate::http::{self, ExporterView, HttpOptions, SourceStatus, TelemetryPath};
+use crate::http::{self, ExporterView, HttpOptions, ReloadFuture, SourceStatus, TelemetryPath};
 use crate::metrics::{Metrics, VERSION};
 use crate::poller::SourcePoller;
+use crate::reload::{ReloadHandle, Supervisor};
 use crate::status::StatusBoard;
 
 /// Everything the web server reads.
@@ -20,6 +22,8 @@ pub struct App {
     pub metrics: Arc<Metrics>,
     /// Per-source status and readiness.
     pub status: Arc<StatusBoard>,
+    /// Where `POST /-/reload` goes, once a [`Supervisor`] runs the pollers.
+    pub(crate) reloader: OnceLock<ReloadHandle>,
 }
 
 impl App {
@@ -33,6 +37,7 @@ impl App {
                 names.iter().copied(),
             )),
             status: Arc::new(StatusBoard::new(names.iter().copied())),
+            reloader: OnceLock::new(),
         }
     }
 }
@@ -52,6 +57,13 @@ impl ExporterView for App {
 
     fn ready(&self) -> bool {
         self.status.ready()
+    }
+
+    fn reload(&self) -> Option<ReloadFuture> {
+        let handle = self.reloader.get()?.clone();
+        Some(Box::pin(async move {
+            handle.reload().await.map_err(|e| e.to_string())
+        }))
     }
 }
 
@@ -80,6 +92,18 @@ pub fn pollers(
     transport: impl Fn(&SourceConfig) -> Result<Arc<dyn Transport>, TransportError>,
 ) -> Result<Vec<SourcePoller>, AppError> {
     let budgets = LimiterRegistry::new(config.poll.max_requests_per_minute, clock.clone());
+    pollers_with_budgets(config, app, clock, &budgets, transport)
+}
+
+/// [`pollers`] drawing on `budgets`, which outlive them (a reload keeps each account's
+/// request history).
+pub fn pollers_with_budgets(
+    config: &Config,
+    app: &App,
+    clock: Arc<dyn Clock>,
+    budgets: &LimiterRegistry,
+    mut transport: impl FnMut(&SourceConfig) -> Result<Arc<dyn Transport>, TransportError>,
+) -> Result<Vec<SourcePoller>, AppError> {
     config
         .sources
         .iter()
@@ -127,7 +151,8 @@ pub enum AppError {
 }
 
 /// Runs the exporter until `shutdown`: pollers for every source on `clock`, the web server on
-/// `listener`. A poll in progress finishes before this returns.
+/// `listener`. A poll in progress finishes before this returns. Reloads fail (no config file):
+/// see [`run_reloadable`].
 pub async fn run(
     config: Config,
     clock: Arc<dyn Clock>,
@@ -135,25 +160,48 @@ pub async fn run(
     telemetry_path: TelemetryPath,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), AppError> {
+    run_reloadable(config, None, clock, listener, telemetry_path, shutdown).await
+}
+
+/// The production network path of a source: [`HttpTransport`] (proxy, extra CAs, rustls).
+pub fn http_transport(source: &SourceConfig) -> Result<Arc<dyn Transport>, TransportError> {
+    HttpTransport::new(source).map(|t| Arc::new(t) as Arc<dyn Transport>)
+}
+
+/// [`run`], re-reading `config_path` on SIGHUP and `POST /-/reload` ([`crate::reload`]).
+pub async fn run_reloadable(
+    config: Config,
+    config_path: Option<PathBuf>,
+    clock: Arc<dyn Clock>,
+    listener: tokio::net::TcpListener,
+    telemetry_path: TelemetryPath,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), AppError> {
     let app = Arc::new(App::new(&config));
-    let pollers = pollers(&config, &app, clock, |source| {
-        HttpTransport::new(source).map(|t| Arc::new(t) as Arc<dyn Transport>)
-    })?;
+    let budgets = Arc::new(LimiterRegistry::new(
+        config.poll.max_requests_per_minute,
+        clock.clone(),
+    ));
+    let pollers = pollers_with_budgets(&config, &app, clock.clone(), &budgets, http_transport)?;
     // No checkpoint to restore yet: the state is as restored as it gets.
     app.status.mark_restored();
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let tasks: Vec<_> = pollers
-        .into_iter()
-        .map(|p| tokio::spawn(p.run(stopped.clone())))
-        .collect();
+    let supervisor = Supervisor::start(
+        config,
+        config_path,
+        app.clone(),
+        clock,
+        budgets,
+        pollers,
+        Arc::new(http_transport),
+    );
+    let supervisor = tokio::spawn(supervisor.run(stopped));
     let served = serve(app, listener, telemetry_path, async move {
         shutdown.await;
         let _ = stop.send(true);
     })
     .await;
-    for task in tasks {
-        let _ = task.await;
-    }
+    let _ = supervisor.await;
     served?;
     Ok(())
 }

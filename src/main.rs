@@ -57,7 +57,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         None if cli.demo => run_demo(cli.demo_incidents, cli.web).await?,
         None => {
             let path = config_path(None, cli.config, "the exporter (or try --demo)")?;
-            run_server(Config::load(&path)?, cli.web).await?
+            run_server(Config::load(&path)?, path, cli.web).await?
         }
         Some(Command::CheckConfig(args)) => return check_config(args, cli.config),
         Some(Command::Simulate(args)) => run_simulate(args).await?,
@@ -104,15 +104,17 @@ fn check_config(args: CheckConfigArgs, top: Option<PathBuf>) -> anyhow::Result<E
 // Entry points still to be wired by the poller, HTTP, simulator, replay and backfill work.
 // Each is the one place its mode starts.
 
-/// Server mode: poll `config`'s sources and serve `/metrics` per `web`.
-async fn run_server(config: Config, web: WebArgs) -> anyhow::Result<()> {
+/// Server mode: poll `config`'s sources and serve `/metrics` per `web`; SIGHUP and
+/// `POST /-/reload` re-read `path`.
+async fn run_server(config: Config, path: PathBuf, web: WebArgs) -> anyhow::Result<()> {
     let telemetry_path = web_settings(&web)?;
     let listener = tokio::net::TcpListener::bind(web.listen_address)
         .await
         .with_context(|| format!("cannot listen on {}", web.listen_address))?;
     tracing::info!(sources = config.sources.len(), "starting");
-    app::run(
+    app::run_reloadable(
         config,
+        Some(path),
         Arc::new(SystemClock),
         listener,
         telemetry_path,
