@@ -4,14 +4,18 @@
 //! and a shutdown future they control.
 
 use std::future::Future;
-use std::sync::Arc;
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
 
 use crate::client::{Client, HttpTransport, LimiterRegistry, Transport, TransportError};
 use crate::clock::Clock;
 use crate::config::{Config, SourceConfig};
-use crate::http::{self, ExporterView, HttpOptions, SourceStatus, TelemetryPath, WebConfig};
+use crate::http::{
+    self, ExporterView, HttpOptions, ReloadFuture, SourceStatus, TelemetryPath, WebConfig,
+};
 use crate::metrics::{Metrics, VERSION};
 use crate::poller::SourcePoller;
+use crate::reload::{ReloadHandle, Supervisor};
 use crate::status::StatusBoard;
 
 /// Everything the web server reads.
@@ -20,6 +24,8 @@ pub struct App {
     pub metrics: Arc<Metrics>,
     /// Per-source status and readiness.
     pub status: Arc<StatusBoard>,
+    /// Where `POST /-/reload` goes, once a [`Supervisor`] runs the pollers.
+    pub(crate) reloader: OnceLock<ReloadHandle>,
 }
 
 impl App {
@@ -33,6 +39,7 @@ impl App {
                 names.iter().copied(),
             )),
             status: Arc::new(StatusBoard::new(names.iter().copied())),
+            reloader: OnceLock::new(),
         }
     }
 }
@@ -52,6 +59,13 @@ impl ExporterView for App {
 
     fn ready(&self) -> bool {
         self.status.ready()
+    }
+
+    fn reload(&self) -> Option<ReloadFuture> {
+        let handle = self.reloader.get()?.clone();
+        Some(Box::pin(async move {
+            handle.reload().await.map_err(|e| e.to_string())
+        }))
     }
 }
 
@@ -98,6 +112,18 @@ pub fn pollers(
     transport: impl Fn(&SourceConfig) -> Result<Arc<dyn Transport>, TransportError>,
 ) -> Result<Vec<SourcePoller>, AppError> {
     let budgets = LimiterRegistry::new(config.poll.max_requests_per_minute, clock.clone());
+    pollers_with_budgets(config, app, clock, &budgets, transport)
+}
+
+/// [`pollers`] drawing on `budgets`, which outlive them (a reload keeps each account's
+/// request history).
+pub fn pollers_with_budgets(
+    config: &Config,
+    app: &App,
+    clock: Arc<dyn Clock>,
+    budgets: &LimiterRegistry,
+    mut transport: impl FnMut(&SourceConfig) -> Result<Arc<dyn Transport>, TransportError>,
+) -> Result<Vec<SourcePoller>, AppError> {
     config
         .sources
         .iter()
@@ -145,7 +171,8 @@ pub enum AppError {
 }
 
 /// Runs the exporter until `shutdown`: pollers for every source on `clock`, the web server on
-/// `listener` (plain HTTP). A poll in progress finishes before this returns.
+/// `listener` (plain HTTP). A poll in progress finishes before this returns. Reloads fail (no
+/// config file): see [`run_reloadable`].
 pub async fn run(
     config: Config,
     clock: Arc<dyn Clock>,
@@ -153,8 +180,9 @@ pub async fn run(
     telemetry_path: TelemetryPath,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), AppError> {
-    run_with(
+    run_reloadable(
         config,
+        None,
         clock,
         listener,
         telemetry_path,
@@ -164,9 +192,16 @@ pub async fn run(
     .await
 }
 
-/// As [`run`], with the web server secured per `web` (`--web.config.file`).
-pub async fn run_with(
+/// The production network path of a source: [`HttpTransport`] (proxy, extra CAs, rustls).
+pub fn http_transport(source: &SourceConfig) -> Result<Arc<dyn Transport>, TransportError> {
+    HttpTransport::new(source).map(|t| Arc::new(t) as Arc<dyn Transport>)
+}
+
+/// [`run`], with the web server secured per `web` (`--web.config.file`) and `config_path`
+/// re-read on SIGHUP and `POST /-/reload` ([`crate::reload`]).
+pub async fn run_reloadable(
     config: Config,
+    config_path: Option<PathBuf>,
     clock: Arc<dyn Clock>,
     listener: tokio::net::TcpListener,
     telemetry_path: TelemetryPath,
@@ -174,24 +209,30 @@ pub async fn run_with(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), AppError> {
     let app = Arc::new(App::new(&config));
-    let pollers = pollers(&config, &app, clock, |source| {
-        HttpTransport::new(source).map(|t| Arc::new(t) as Arc<dyn Transport>)
-    })?;
+    let budgets = Arc::new(LimiterRegistry::new(
+        config.poll.max_requests_per_minute,
+        clock.clone(),
+    ));
+    let pollers = pollers_with_budgets(&config, &app, clock.clone(), &budgets, http_transport)?;
     // No checkpoint to restore yet: the state is as restored as it gets.
     app.status.mark_restored();
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let tasks: Vec<_> = pollers
-        .into_iter()
-        .map(|p| tokio::spawn(p.run(stopped.clone())))
-        .collect();
+    let supervisor = Supervisor::start(
+        config,
+        config_path,
+        app.clone(),
+        clock,
+        budgets,
+        pollers,
+        Arc::new(http_transport),
+    );
+    let supervisor = tokio::spawn(supervisor.run(stopped));
     let served = serve_with(app, listener, telemetry_path, web, async move {
         shutdown.await;
         let _ = stop.send(true);
     })
     .await;
-    for task in tasks {
-        let _ = task.await;
-    }
+    let _ = supervisor.await;
     served?;
     Ok(())
 }

@@ -26,6 +26,8 @@
 //! - [`http`]: the web server (`/metrics`, landing page, `/-/healthy`, `/-/ready`); reads a view.
 //! - [`shutdown`]: the SIGINT/SIGTERM future that stops the server gracefully.
 //! - [`status`]: per-source status and readiness, written by the poller, read by the server.
+//! - [`reload`]: SIGHUP and `POST /-/reload`: re-read the config, carry each source's progress over.
+//! - [`probe`]: `check-config --probe`, one tiny query per source, problems in plain words.
 //! - [`app`]: the running exporter, everything above wired together.
 //! - [`demo`]: `--demo`, the exporter against the in-process simulator.
 //! - [`simulator`]: a faithful, seeded SmartAssist API with fault injection and exact KPI truth.
@@ -45,6 +47,8 @@ pub mod logging;
 pub mod metrics;
 pub mod model;
 pub mod poller;
+pub mod probe;
+pub mod reload;
 pub mod replay;
 pub mod shutdown;
 pub mod simulator;

@@ -18,7 +18,7 @@ use smartassist_exporter::cli::{
 use smartassist_exporter::clock::SystemClock;
 use smartassist_exporter::config::{Buckets, Config, ConfigError, Limits};
 use smartassist_exporter::http::{TelemetryPath, WebConfig};
-use smartassist_exporter::{demo, logging, replay, shutdown};
+use smartassist_exporter::{demo, logging, probe, replay, shutdown};
 
 /// Exit code for a config or usage error, as clap uses for bad flags.
 const EXIT_USAGE: u8 = 2;
@@ -57,9 +57,9 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         None if cli.demo => run_demo(cli.demo_options(), cli.web).await?,
         None => {
             let path = config_path(None, cli.config, "the exporter (or try --demo)")?;
-            run_server(Config::load(&path)?, cli.web).await?
+            run_server(Config::load(&path)?, path, cli.web).await?
         }
-        Some(Command::CheckConfig(args)) => return check_config(args, cli.config),
+        Some(Command::CheckConfig(args)) => return check_config(args, cli.config).await,
         Some(Command::Simulate(args)) => run_simulate(args).await?,
         Some(Command::Replay(args)) => run_replay(args).await?,
         Some(Command::Backfill(args)) => {
@@ -84,8 +84,9 @@ fn config_path(
     })
 }
 
-/// `check-config`: print the effective config, secrets masked.
-fn check_config(args: CheckConfigArgs, top: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+/// `check-config`: print the effective config, secrets masked; with `--probe`, then one tiny
+/// query per source. Exit 0 when all is well, 1 when a probe failed.
+async fn check_config(args: CheckConfigArgs, top: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     let path = config_path(args.config, top, "check-config")?;
     let config = Config::load(&path)?;
     print!(
@@ -93,26 +94,36 @@ fn check_config(args: CheckConfigArgs, top: Option<PathBuf>) -> anyhow::Result<E
         path.display(),
         config.masked_yaml()
     );
-    if args.probe {
-        eprintln!("error: --probe needs the API client, which is not built yet");
-        return Ok(ExitCode::FAILURE);
+    if !args.probe {
+        return Ok(ExitCode::SUCCESS);
     }
-    Ok(ExitCode::SUCCESS)
+    println!("# probe: one query per source (1 second, limit 1)");
+    let reports = probe::probe(&config, Arc::new(SystemClock), app::http_transport).await;
+    for report in &reports {
+        println!("{report}");
+    }
+    Ok(if reports.iter().all(|r| r.ok()) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 // ---------------------------------------------------------------------------------------------
 // Entry points still to be wired by the poller, HTTP, simulator, replay and backfill work.
 // Each is the one place its mode starts.
 
-/// Server mode: poll `config`'s sources and serve `/metrics` per `web`.
-async fn run_server(config: Config, web: WebArgs) -> anyhow::Result<()> {
+/// Server mode: poll `config`'s sources and serve `/metrics` per `web`; SIGHUP and
+/// `POST /-/reload` re-read `path`.
+async fn run_server(config: Config, path: PathBuf, web: WebArgs) -> anyhow::Result<()> {
     let (telemetry_path, web_config) = web_settings(&web)?;
     let listener = tokio::net::TcpListener::bind(web.listen_address)
         .await
         .with_context(|| format!("cannot listen on {}", web.listen_address))?;
     tracing::info!(sources = config.sources.len(), "starting");
-    app::run_with(
+    app::run_reloadable(
         config,
+        Some(path),
         Arc::new(SystemClock),
         listener,
         telemetry_path,
@@ -162,8 +173,9 @@ async fn run_demo(opts: demo::DemoOptions, web: WebArgs) -> anyhow::Result<()> {
         display_address(web.listen_address),
         telemetry_path
     );
-    app::run_with(
+    app::run_reloadable(
         config,
+        None,
         Arc::new(SystemClock),
         listener,
         telemetry_path,

@@ -63,6 +63,24 @@ impl StatusBoard {
         });
     }
 
+    /// After a config reload: one entry per name in `names`, in that order. Sources that stay
+    /// keep what is known about them; new ones start unpolled (so `/-/ready` waits for their
+    /// first round trip); removed ones disappear.
+    pub fn set_sources<'a>(&self, names: impl IntoIterator<Item = &'a str>) {
+        let mut sources = self.sources.lock().unwrap_or_else(|e| e.into_inner());
+        let mut old = std::mem::take(&mut *sources);
+        *sources = names
+            .into_iter()
+            .map(|n| match old.iter().position(|s| s.name == n) {
+                Some(i) => old.swap_remove(i),
+                None => SourceStatus {
+                    name: n.to_owned(),
+                    ..SourceStatus::default()
+                },
+            })
+            .collect();
+    }
+
     /// The watermark only (e.g. restored from a checkpoint before the first poll).
     pub fn set_watermark(&self, name: &str, watermark: DateTime<Utc>) {
         self.update(name, |s| s.watermark = Some(watermark));
@@ -107,5 +125,12 @@ mod tests {
         let snap = b.snapshot();
         assert_eq!(snap[0].up, Some(false));
         assert_eq!(snap[1].last_success, Some(t));
+
+        b.set_sources(["b", "c"]);
+        let snap = b.snapshot();
+        assert_eq!(snap.len(), 2);
+        assert_eq!((snap[0].name.as_str(), snap[0].up), ("b", Some(true)));
+        assert_eq!((snap[1].name.as_str(), snap[1].up), ("c", None));
+        assert!(!b.ready(), "a new source must finish a round trip first");
     }
 }

@@ -283,13 +283,3 @@ fn listen_address_flag_and_env_twin_are_parsed() {
         Some(0)
     );
 }
-
-#[test]
-fn probe_is_reported_as_not_built_yet() {
-    let (code, stdout, stderr) = run(exporter()
-        .args(["check-config", "--probe", "--config"])
-        .arg(fixture("valid-minimal.yml")));
-    assert_eq!(code, Some(1), "stderr: {stderr}");
-    assert!(stdout.contains("jwt: <secret>"));
-    assert!(stderr.contains("--probe"), "{stderr}");
-}

@@ -79,6 +79,19 @@ impl RateLimiter {
         starts.push_back(at);
         (at - now).to_std().unwrap_or_default()
     }
+
+    /// A limiter of `per_minute` that remembers the requests this one started or reserved,
+    /// so a budget changed by a config reload never lets a burst through.
+    fn with_budget(&self, per_minute: u32) -> RateLimiter {
+        let fresh = RateLimiter::new(per_minute, self.clock.clone());
+        {
+            let starts = self.starts.lock().unwrap_or_else(|e| e.into_inner());
+            let mut into = fresh.starts.lock().unwrap_or_else(|e| e.into_inner());
+            let skip = starts.len().saturating_sub(fresh.per_minute);
+            into.extend(starts.iter().skip(skip).copied());
+        }
+        fresh
+    }
 }
 
 impl std::fmt::Debug for RateLimiter {
@@ -103,6 +116,26 @@ impl LimiterRegistry {
             per_minute,
             clock,
             by_account: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The budget of each account, per 60 s.
+    pub fn per_minute(&self) -> u32 {
+        self.per_minute
+    }
+
+    /// The same accounts with a budget of `per_minute` each, each remembering the requests
+    /// already started (a config reload that changes `poll.max_requests_per_minute`).
+    pub fn with_budget(&self, per_minute: u32) -> LimiterRegistry {
+        let map = self.by_account.lock().unwrap_or_else(|e| e.into_inner());
+        LimiterRegistry {
+            per_minute,
+            clock: self.clock.clone(),
+            by_account: Mutex::new(
+                map.iter()
+                    .map(|(k, l)| (k.clone(), Arc::new(l.with_budget(per_minute))))
+                    .collect(),
+            ),
         }
     }
 
@@ -160,6 +193,28 @@ mod tests {
         assert_eq!(waited, Duration::from_secs(120));
         assert_eq!(starts.iter().filter(|&&t| t == start()).count(), 50);
         assert_eq!(busiest_window(&starts), 50);
+    }
+
+    #[tokio::test]
+    async fn a_changed_budget_remembers_the_requests_already_started() {
+        let clock = ManualClock::new(start());
+        let registry = LimiterRegistry::new(10, Arc::new(clock.clone()));
+        let source = SourceConfig::new("a", "https://h", "acct", "st-1", Auth::jwt("t"));
+        for _ in 0..10 {
+            registry.for_source(&source).acquire().await;
+        }
+        let at = start() + TimeDelta::seconds(30);
+        // Smaller: the ten requests of 10:00:00 still fill it until 10:01:00.
+        registry.with_budget(4).for_source(&source).acquire().await;
+        assert_eq!(clock.now(), start() + WINDOW);
+        // Larger: two more may start now, the third waits for 10:01:00.
+        clock.set(at);
+        let larger = registry.with_budget(12).for_source(&source);
+        larger.acquire().await;
+        larger.acquire().await;
+        assert_eq!(clock.now(), at);
+        larger.acquire().await;
+        assert_eq!(clock.now(), start() + WINDOW);
     }
 
     #[tokio::test]

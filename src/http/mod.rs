@@ -1,5 +1,5 @@
 //! The exporter's web server: `/metrics` (or the configured telemetry path), the landing page
-//! at `/`, `/-/healthy` and `/-/ready`.
+//! at `/`, `/-/healthy`, `/-/ready` and `POST /-/reload`.
 //!
 //! The server does not know how metrics are computed. It reads an [`ExporterView`] that the
 //! rest of the exporter keeps current, so a scrape never calls SmartAssist and never waits on
@@ -13,12 +13,13 @@ pub mod security;
 mod telemetry_path;
 
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use chrono::{DateTime, Utc};
 
@@ -46,7 +47,16 @@ pub trait ExporterView: Send + Sync + 'static {
     fn sources(&self) -> Vec<SourceStatus>;
     /// True once state is restored and every source finished its first API round trip.
     fn ready(&self) -> bool;
+    /// Starts a config reload (`POST /-/reload`): the future ends once the new config is in
+    /// effect, or with the one-line reason it was refused (the old config then stays).
+    /// `None` when this view cannot reload.
+    fn reload(&self) -> Option<ReloadFuture> {
+        None
+    }
 }
+
+/// What [`ExporterView::reload`] returns.
+pub type ReloadFuture = Pin<Box<dyn Future<Output = Result<(), String>> + Send>>;
 
 /// How one source is doing, for humans on the landing page. Prometheus gets the same facts as
 /// metrics (`smartassist_up`, `..._last_success_timestamp_seconds`, `..._watermark_...`).
@@ -122,8 +132,8 @@ pub async fn serve_with(
 
 /// The routes, for [`serve`] and for tests that drive the router without a socket.
 ///
-/// Every route answers GET and HEAD (HEAD gets the same headers, no body); other methods get
-/// 405, unknown paths 404.
+/// Every route but `/-/reload` answers GET and HEAD (HEAD gets the same headers, no body);
+/// `/-/reload` answers POST only, as in Prometheus. Other methods get 405, unknown paths 404.
 pub fn router(view: Arc<dyn ExporterView>, opts: HttpOptions) -> Router {
     let state = AppState {
         view,
@@ -135,6 +145,7 @@ pub fn router(view: Arc<dyn ExporterView>, opts: HttpOptions) -> Router {
         .route("/", get(landing_page))
         .route("/-/healthy", get(healthy))
         .route("/-/ready", get(ready))
+        .route("/-/reload", post(reload))
         .fallback(not_found)
         .with_state(state)
 }
@@ -268,18 +279,32 @@ async fn ready(State(s): State<AppState>) -> Response {
     }
 }
 
+/// 200 once the new config is in effect; 500 with the one-line reason otherwise.
+async fn reload(State(s): State<AppState>) -> Response {
+    let Some(reloading) = s.view.reload() else {
+        return text(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "reload is not available: the exporter runs without a config file",
+        );
+    };
+    match reloading.await {
+        Ok(()) => text(StatusCode::OK, "config reloaded"),
+        Err(line) => text(StatusCode::INTERNAL_SERVER_ERROR, line),
+    }
+}
+
 async fn not_found() -> Response {
     text(StatusCode::NOT_FOUND, "Not found")
 }
 
-fn text(status: StatusCode, body: &'static str) -> Response {
+fn text(status: StatusCode, body: impl Into<String>) -> Response {
     (
         status,
         [(
             header::CONTENT_TYPE,
             HeaderValue::from_static("text/plain; charset=utf-8"),
         )],
-        body,
+        body.into(),
     )
         .into_response()
 }

@@ -3,8 +3,13 @@
 //! carries `source` is created at 0 per source at startup ([`SelfMetrics::init_source`]), so
 //! alerts and `increase()` work from the first scrape.
 
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use prometheus::core::{Collector, MetricVec, MetricVecBuilder};
 use prometheus::{
-    CounterVec, GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry,
+    CounterVec, Gauge, GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec,
+    Opts, Registry,
 };
 
 /// Reasons a request is retried, created at 0 per source.
@@ -51,6 +56,10 @@ pub struct SelfMetrics {
     pub unfinished_at_last_rescan: IntCounterVec,
     /// smartassist_exporter_tracked_conversations
     pub tracked_conversations: IntGaugeVec,
+    /// smartassist_exporter_config_last_reload_successful
+    pub config_last_reload_successful: IntGauge,
+    /// smartassist_exporter_config_last_reload_success_timestamp_seconds
+    pub config_last_reload_success_timestamp: Gauge,
 }
 
 fn reg<T: prometheus::core::Collector + Clone + 'static>(r: &Registry, c: T) -> T {
@@ -101,9 +110,47 @@ impl SelfMetrics {
                 "Conversations still in progress at their window's last rescan (add a longer poll.rescans age)."), s).unwrap()),
             tracked_conversations: reg(r, IntGaugeVec::new(Opts::new("smartassist_exporter_tracked_conversations",
                 "Conversation ids remembered for deduplication."), s).unwrap()),
+            config_last_reload_successful: reg(r, IntGauge::new("smartassist_exporter_config_last_reload_successful",
+                "1 if the last config reload (SIGHUP or POST /-/reload) succeeded, 0 if it failed and the previous config is still in use.").unwrap()),
+            config_last_reload_success_timestamp: reg(r, Gauge::new("smartassist_exporter_config_last_reload_success_timestamp_seconds",
+                "Unix time of the last successful config load (startup or reload).").unwrap()),
         };
         m.build_info.with_label_values(&[revision, version]).set(1);
+        // Self-metrics exist only once a config has loaded.
+        m.config_last_reload_successful.set(1);
         m
+    }
+
+    /// A config loaded (at startup or on reload) at `at`.
+    pub fn config_loaded(&self, at: DateTime<Utc>) {
+        self.config_last_reload_successful.set(1);
+        self.config_last_reload_success_timestamp
+            .set(at.timestamp_millis() as f64 / 1000.0);
+    }
+
+    /// A reload failed; the previous config stays in use.
+    pub fn config_reload_failed(&self) {
+        self.config_last_reload_successful.set(0);
+    }
+
+    /// Drops every series of `source` (a source removed by a config reload), so nothing
+    /// stale is served for it.
+    pub fn remove_source(&self, source: &str) {
+        remove_source_series(&self.up, source);
+        remove_source_series(&self.polls, source);
+        remove_source_series(&self.poll_failures, source);
+        remove_source_series(&self.poll_duration, source);
+        remove_source_series(&self.last_success, source);
+        remove_source_series(&self.watermark, source);
+        remove_source_series(&self.api_requests, source);
+        remove_source_series(&self.api_request_duration, source);
+        remove_source_series(&self.api_retries, source);
+        remove_source_series(&self.rate_limit_wait, source);
+        remove_source_series(&self.window_splits, source);
+        remove_source_series(&self.truncated_windows, source);
+        remove_source_series(&self.skipped_windows, source);
+        remove_source_series(&self.unfinished_at_last_rescan, source);
+        remove_source_series(&self.tracked_conversations, source);
     }
 
     /// Creates every per-source series at 0, so they exist before the first poll.
@@ -123,6 +170,22 @@ impl SelfMetrics {
         self.tracked_conversations.with_label_values(s);
         for reason in RETRY_REASONS {
             self.api_retries.with_label_values(&[reason, source]);
+        }
+    }
+}
+
+/// Removes every series of `vec` whose `source` label is `source`, whatever its other labels.
+fn remove_source_series<T: MetricVecBuilder>(vec: &MetricVec<T>, source: &str) {
+    for family in vec.collect() {
+        for metric in family.get_metric() {
+            let labels: HashMap<&str, &str> = metric
+                .get_label()
+                .iter()
+                .map(|l| (l.name(), l.value()))
+                .collect();
+            if labels.get("source") == Some(&source) {
+                let _ = vec.remove(&labels);
+            }
         }
     }
 }

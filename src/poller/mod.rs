@@ -10,7 +10,9 @@
 //! - [`scan`]: reading one window completely (paging, splitting, bad bodies, offset modes).
 //! - [`rescan`]: when windows are queried again.
 //! - [`seen`]: ids already counted, and when they are forgotten.
+//! - [`handover`]: a stopped poller's progress, carried to its replacement on a config reload.
 
+pub mod handover;
 pub mod rescan;
 pub mod scan;
 pub mod seen;
@@ -73,6 +75,9 @@ pub struct SourcePoller {
     density: Option<f64>,
     /// `sessionEndTime` of each conversation counted this tick, for freshness.
     counted_ends: Vec<crate::model::UtcMillis>,
+    /// When the last tick started, so a poller that takes over after a reload keeps the
+    /// cadence instead of polling at once.
+    last_tick: Option<DateTime<Utc>>,
 }
 
 fn to_chrono(d: std::time::Duration) -> Duration {
@@ -119,6 +124,7 @@ impl SourcePoller {
             offsets,
             density: None,
             counted_ends: Vec::new(),
+            last_tick: None,
         }
     }
 
@@ -266,23 +272,29 @@ impl SourcePoller {
     }
 
     /// Polls every `poll.interval` until `shutdown` says stop; a tick in progress finishes.
-    pub async fn run(mut self, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+    /// The first tick runs at once, unless the poller took over a predecessor's cadence
+    /// ([`SourcePoller::resume`]). Returns the poller, so its progress can be handed on.
+    pub async fn run(mut self, mut shutdown: tokio::sync::watch::Receiver<bool>) -> Self {
         let interval = to_chrono(self.poll.interval);
         loop {
+            if let Some(last) = self.last_tick {
+                let wait = (last + interval - self.clock.now())
+                    .to_std()
+                    .unwrap_or_default();
+                tokio::select! {
+                    _ = self.clock.sleep(wait) => {}
+                    // A dropped sender means stop, too.
+                    changed = shutdown.changed() => if changed.is_err() { break },
+                }
+            }
             if *shutdown.borrow() {
                 break;
             }
-            let started = self.clock.now();
+            self.last_tick = Some(self.clock.now());
             self.tick().await;
-            let wait = (started + interval - self.clock.now())
-                .to_std()
-                .unwrap_or_default();
-            tokio::select! {
-                _ = self.clock.sleep(wait) => {}
-                _ = shutdown.changed() => {}
-            }
         }
         tracing::info!(source = %self.name, "poller stopped");
+        self
     }
 }
 

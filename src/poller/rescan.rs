@@ -123,6 +123,28 @@ impl RescanSchedule {
     pub fn pending(&self) -> &[Pending] {
         &self.pending
     }
+
+    /// The same queue under new rescan ages (a config reload). Each window keeps the
+    /// rescans it already had: its next stage is the first new age longer than the last age
+    /// it was rescanned at. A window with no new age left leaves the schedule.
+    pub fn with_ages(self, ages: Vec<Duration>) -> Self {
+        let old = self.ages;
+        let pending = self
+            .pending
+            .into_iter()
+            .filter_map(|p| {
+                let stage = match p.stage.checked_sub(1).and_then(|i| old.get(i)) {
+                    Some(done) => ages.iter().take_while(|a| *a <= done).count(),
+                    None => 0,
+                };
+                (stage < ages.len()).then_some(Pending {
+                    window: p.window,
+                    stage,
+                })
+            })
+            .collect();
+        Self { ages, pending }
+    }
 }
 
 #[cfg(test)]
@@ -169,6 +191,49 @@ mod tests {
         );
         let last: Vec<bool> = due.iter().map(|d| d.last).collect();
         assert_eq!(last, vec![false, true]);
+    }
+
+    #[test]
+    fn new_ages_keep_the_rescans_already_done() {
+        let mut s = RescanSchedule::new(vec![Duration::minutes(15), Duration::hours(2)]);
+        s.first_pass_done(w("2026-01-01T00:00:00Z", "2026-01-01T00:01:00Z"));
+        s.first_pass_done(w("2026-01-01T00:10:00Z", "2026-01-01T00:11:00Z"));
+        for d in s.take_due(t("2026-01-01T00:17:00Z"), Duration::minutes(1)) {
+            s.done(d);
+        }
+        let stages = |s: &RescanSchedule| -> Vec<(DateTime<Utc>, usize)> {
+            let mut v: Vec<_> = s
+                .pending()
+                .iter()
+                .map(|p| (p.window.start, p.stage))
+                .collect();
+            v.sort();
+            v
+        };
+        assert_eq!(
+            stages(&s),
+            vec![
+                (t("2026-01-01T00:00:00Z"), 1),
+                (t("2026-01-01T00:10:00Z"), 0)
+            ]
+        );
+        // A new age between the two: the window rescanned at 15m goes on to 1h.
+        let three = s.clone().with_ages(vec![
+            Duration::minutes(15),
+            Duration::hours(1),
+            Duration::hours(2),
+        ]);
+        assert_eq!(
+            stages(&three),
+            vec![
+                (t("2026-01-01T00:00:00Z"), 1),
+                (t("2026-01-01T00:10:00Z"), 0)
+            ]
+        );
+        // Only a 10m age left: the window already rescanned at 15m is done.
+        let short = s.clone().with_ages(vec![Duration::minutes(10)]);
+        assert_eq!(stages(&short), vec![(t("2026-01-01T00:10:00Z"), 0)]);
+        assert!(s.with_ages(Vec::new()).is_empty());
     }
 
     #[test]
