@@ -670,6 +670,9 @@ async fn logs_of<F: std::future::Future<Output = ()>>(f: F) -> String {
         .with_writer(move || writer.clone())
         .finish();
     let guard = tracing::subscriber::set_default(subscriber);
+    // Other tests' subscribers come and go on other threads; make sure no callsite keeps an
+    // interest cached while none of them wanted it (a known race in scoped dispatchers).
+    tracing::callsite::rebuild_interest_cache();
     f.await;
     drop(guard);
     let text = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();

@@ -48,7 +48,10 @@ pub fn capture(level: Level) -> (Logs, DefaultGuard) {
         .with_ansi(false)
         .with_writer(move || writer.clone())
         .finish();
-    (logs, tracing::subscriber::set_default(subscriber))
+    let guard = tracing::subscriber::set_default(subscriber);
+    // See below: no stale callsite interest from other tests' subscribers.
+    tracing::callsite::rebuild_interest_cache();
+    (logs, guard)
 }
 
 /// Two captures at once on this thread: events at `info` and above (what an operator's logs
@@ -74,5 +77,9 @@ pub fn capture_info_and_all() -> (Logs, Logs, DefaultGuard) {
                 .with_writer(move || wa.clone())
                 .with_filter(LevelFilter::TRACE),
         );
-    (info, all, tracing::subscriber::set_default(subscriber))
+    let guard = tracing::subscriber::set_default(subscriber);
+    // Other tests' subscribers come and go on other threads; make sure no callsite keeps an
+    // interest cached while none of them wanted it (a known race in scoped dispatchers).
+    tracing::callsite::rebuild_interest_cache();
+    (info, all, guard)
 }
