@@ -76,6 +76,15 @@ fn setup() -> (Arc<App>, Config, ManualClock, Simulator) {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
+    // `cargo test --all-targets` runs bench binaries once without `--bench`: this measurement
+    // is minutes of work in a debug build, so it only runs under `cargo bench`.
+    if !std::env::args().any(|a| a == "--bench") {
+        println!(
+            "skipped: run with `cargo bench --bench {}`",
+            env!("CARGO_CRATE_NAME")
+        );
+        return;
+    }
     // Baseline: no scrapers.
     let (app, config, clock, sim) = setup();
     let (quiet_time, quiet_kpis) =

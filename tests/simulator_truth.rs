@@ -3,44 +3,20 @@
 //! computed from its model of each conversation, never from the JSON — series by series.
 //! Two independent paths (model → truth, model → render → parse → kpi → metrics) must agree.
 
-use std::collections::{BTreeMap, HashSet};
+mod poller_support;
+
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 use smartassist_exporter::clock::ManualClock;
 use smartassist_exporter::config::{Buckets, Limits};
-use smartassist_exporter::exposition::parse_samples;
 use smartassist_exporter::ingest::{ingest_body, IngestContext};
 use smartassist_exporter::metrics::Metrics;
 use smartassist_exporter::simulator::{SimConfig, Simulator, TruthBy};
 
 fn t(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
-}
-
-/// Every KPI series of `exposition` (self-metrics dropped) against `truth`: equal values where
-/// either side has the series, a missing series counting as 0.
-pub fn compare_kpis(exposition: &str, truth: &BTreeMap<String, f64>) -> Vec<String> {
-    let got = parse_samples(exposition).unwrap();
-    // The truth writes `le` last, as the text encoder does; normalise its keys the same way.
-    let text: String = truth.iter().map(|(k, v)| format!("{k} {v}\n")).collect();
-    let truth = &parse_samples(&text).unwrap();
-    let kpi = |k: &String| {
-        k.starts_with("smartassist_")
-            && !k.starts_with("smartassist_exporter_")
-            && !k.starts_with("smartassist_up")
-    };
-    let mut problems = Vec::new();
-    let keys: HashSet<&String> = got.keys().filter(|k| kpi(k)).chain(truth.keys()).collect();
-    for k in keys {
-        let g = got.get(k).copied().unwrap_or(0.0);
-        let w = truth.get(k).copied().unwrap_or(0.0);
-        if g != w {
-            problems.push(format!("{k}: exporter {g}, truth {w}"));
-        }
-    }
-    problems.sort();
-    problems
 }
 
 #[test]
@@ -89,7 +65,7 @@ fn a_simulated_day_through_replay_equals_the_truth() {
         assert_eq!(conversations, summary.ingested as f64, "tz {tz}");
 
         let exposition = String::from_utf8(metrics.encode_kpis()).unwrap();
-        let problems = compare_kpis(&exposition, &truth);
+        let problems = poller_support::compare_kpis(&exposition, &truth);
         assert!(
             problems.is_empty(),
             "tz {tz}: {} series differ, first 30:\n{}",
