@@ -1,0 +1,343 @@
+//! `backfill`: a past range of SmartAssist data as OpenMetrics files for `promtool tsdb
+//! create-blocks-from openmetrics`, so dashboards show history from the first day (issue 8).
+//!
+//! It reads through the exporter's own poller and client (paging, splitting, retries, the
+//! per-account budget), judges records with the exporter's own KPI rules and counts them into
+//! the exporter's own KPI state, but places each conversation at its `sessionEndTime`: the
+//! value written at step `t` counts the conversations that ended before `t`, which is what a
+//! live exporter would have shown. Day by day, UTC:
+//!
+//! 1. [`read`]: every source's conversations that started up to the end of the day (from the
+//!    longest counted duration before `--from` on the first day);
+//! 2. [`place`]: those that ended within the day, in end order, once each;
+//! 3. [`series`]: the state after each step, through the exporter's collector;
+//! 4. [`openmetrics`]: the day's file, atomically.
+//!
+//! [`range`] checks the arguments and cuts the range into days; [`progress`] reports.
+
+pub mod openmetrics;
+pub mod place;
+pub mod progress;
+pub mod range;
+pub mod read;
+pub mod series;
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, TimeDelta, Utc};
+
+use crate::client::{LimiterRegistry, Transport, TransportError};
+use crate::clock::Clock;
+use crate::config::{Config, ConfigError, PollConfig, SourceConfig};
+use crate::metrics::catalog::KPI_FAMILIES;
+use crate::metrics::state::{AllBounds, KpiState};
+use crate::metrics::Metrics;
+use crate::poller::window::floor_second;
+use crate::status::StatusBoard;
+
+use place::{Placer, Skipped};
+use progress::{DayReport, Progress};
+use range::Plan;
+use read::SourceReader;
+use series::Sampler;
+
+/// What the command line asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Options {
+    /// `--from`.
+    pub from: DateTime<Utc>,
+    /// `--to`.
+    pub to: DateTime<Utc>,
+    /// `--out`: the directory of the day files.
+    pub out: PathBuf,
+    /// `--step`.
+    pub step: Duration,
+    /// `--label`s added to every series.
+    pub labels: Vec<(String, String)>,
+    /// `--state-out`: the checkpoint as of `--to`.
+    pub state_out: Option<PathBuf>,
+    /// `--max-requests-per-minute`, else `poll.max_requests_per_minute`.
+    pub max_requests_per_minute: Option<u32>,
+}
+
+/// A backfill whose arguments were checked.
+#[derive(Debug, Clone)]
+pub struct Backfill {
+    config: Config,
+    options: Options,
+    plan: Plan,
+    poll: PollConfig,
+}
+
+/// Why a backfill stopped. The day files written so far stay; running the same command again
+/// resumes.
+#[derive(Debug, thiserror::Error)]
+pub enum BackfillError {
+    /// A source's HTTP client could not be built (proxy URL, CA file).
+    #[error("config error: sources[{source_name}]: {message}")]
+    Transport {
+        /// The source.
+        source_name: String,
+        /// Why.
+        message: String,
+    },
+    /// Reading a source failed after the client's retries.
+    #[error("reading source {source_name} for {day} failed: {message}; the days written so far are kept")]
+    Read {
+        /// The source.
+        source_name: String,
+        /// The day being read.
+        day: chrono::NaiveDate,
+        /// Why.
+        message: String,
+    },
+    /// A file could not be written.
+    #[error("cannot write {path}: {error}")]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// Why.
+        error: std::io::Error,
+    },
+}
+
+/// What a finished backfill did.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Summary {
+    /// Day files written by this run.
+    pub days: usize,
+    /// Conversations counted, all sources.
+    pub conversations: u64,
+    /// Pages read.
+    pub requests: u64,
+    /// Sample lines written.
+    pub samples: u64,
+    /// Bytes written.
+    pub bytes: u64,
+    /// The files, in day order.
+    pub files: Vec<PathBuf>,
+    /// What was not counted, per source.
+    pub skipped: Vec<(String, Skipped)>,
+}
+
+/// Label names that `--label` may not use: the exporter's own (and `le`).
+fn reserved_labels() -> HashSet<&'static str> {
+    KPI_FAMILIES
+        .iter()
+        .flat_map(|f| f.labels.iter().copied())
+        .chain(["le", "__name__"])
+        .collect()
+}
+
+impl Backfill {
+    /// Checks `options` against each other, `config` and `now`: one [`ConfigError`] naming
+    /// the flag when they make no sense (exit code 2).
+    pub fn new(config: Config, options: Options, now: DateTime<Utc>) -> Result<Self, ConfigError> {
+        let plan = Plan::new(options.from, options.to, options.step, &config.poll, now)?;
+        let reserved = reserved_labels();
+        let mut names = HashSet::new();
+        for (name, _) in &options.labels {
+            if reserved.contains(name.as_str()) {
+                return Err(ConfigError::invalid(
+                    "--label",
+                    format!("{name} is a label the exporter sets itself"),
+                ));
+            }
+            if !names.insert(name.as_str()) {
+                return Err(ConfigError::invalid(
+                    "--label",
+                    format!("{name} is given twice"),
+                ));
+            }
+        }
+        let poll = read::reader_poll(&config.poll, options.max_requests_per_minute);
+        Ok(Self {
+            config,
+            options,
+            plan,
+            poll,
+        })
+    }
+
+    /// The checked range.
+    pub fn plan(&self) -> &Plan {
+        &self.plan
+    }
+
+    /// Runs the backfill: requests wait on `clock` (the budget, retries), each source reaches
+    /// the API through `transport`.
+    pub async fn run(
+        &self,
+        clock: Arc<dyn Clock>,
+        mut transport: impl FnMut(&SourceConfig) -> Result<Arc<dyn Transport>, TransportError>,
+    ) -> Result<Summary, BackfillError> {
+        let (config, plan) = (&self.config, &self.plan);
+        let out = &self.options.out;
+        std::fs::create_dir_all(out).map_err(|error| BackfillError::Io {
+            path: out.clone(),
+            error,
+        })?;
+        let names: Vec<&str> = config.sources.iter().map(|s| s.name.as_str()).collect();
+        let bounds = AllBounds::new(&config.buckets);
+        // The readers' scratch counts and self-metrics: never served, reported.
+        let scratch = Arc::new(Metrics::new(
+            &config.buckets,
+            &config.limits,
+            names.iter().copied(),
+        ));
+        let status = Arc::new(StatusBoard::new(names.iter().copied()));
+        let budgets = LimiterRegistry::new(self.poll.max_requests_per_minute, clock.clone());
+        let read_from = floor_second(plan.from - plan.longest);
+        let mut sources = Vec::with_capacity(config.sources.len());
+        for source in &config.sources {
+            let t = transport(source).map_err(|e| BackfillError::Transport {
+                source_name: source.name.clone(),
+                message: e.to_string(),
+            })?;
+            let reader = SourceReader::new(
+                source,
+                config,
+                &self.poll,
+                read_from,
+                clock.clone(),
+                budgets.for_source(source),
+                t,
+                scratch.clone(),
+                status.clone(),
+            );
+            let placer = Placer::new(source.time_zone_offset_minutes, plan.to, plan.longest);
+            let mut state = KpiState::default();
+            state.source(&source.name);
+            sources.push((reader, placer, state));
+        }
+        tracing::info!(
+            from = %show(plan.from), to = %show(plan.to), step_s = plan.step.num_seconds(),
+            days = plan.days.len(), sources = sources.len(),
+            read_from = %show(read_from),
+            longest_counted = %humantime::format_duration(plan.longest.to_std().unwrap_or_default()),
+            max_requests_per_minute = self.poll.max_requests_per_minute,
+            out = %out.display(),
+            "backfill starting"
+        );
+
+        let extra = openmetrics::extra_labels_text(&self.options.labels);
+        let mut sampler = Sampler::default();
+        let mut progress = Progress::new(plan.days.len(), 0);
+        let mut summary = Summary::default();
+        for day in &plan.days {
+            let started = Instant::now();
+            let mut tracks = sampler.start_day(day.steps);
+            let (mut conversations, mut requests) = (0u64, 0u64);
+            for (reader, placer, state) in &mut sources {
+                let read = reader.read_until(day.fetch_until).await.map_err(|message| {
+                    BackfillError::Read {
+                        source_name: reader.name().to_owned(),
+                        day: day.date,
+                        message,
+                    }
+                })?;
+                requests += read.requests;
+                let name = reader.name().to_owned();
+                conversations += placer.place(read.bodies, day.first, day.fetch_until, |due| {
+                    count_day(day, plan.step, due, &name, state, &bounds, config, &mut sampler, &mut tracks)
+                });
+            }
+            let path = out.join(openmetrics::day_file_name(day.date));
+            let samples = openmetrics::write_atomically(&path, |w| {
+                openmetrics::write_day(w, &tracks, day.first, plan.step, &sampler.shapes, &extra)
+            })
+            .map_err(|error| BackfillError::Io {
+                path: path.clone(),
+                error,
+            })?;
+            let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+            let budget_wait_s = names
+                .iter()
+                .map(|n| scratch.own.rate_limit_wait.with_label_values(&[n]).get())
+                .sum();
+            progress.day_done(&DayReport {
+                date: day.date,
+                conversations,
+                requests,
+                budget_wait_s,
+                samples,
+                bytes,
+                took: started.elapsed(),
+            });
+            summary.days += 1;
+            summary.conversations += conversations;
+            summary.requests += requests;
+            summary.samples += samples;
+            summary.bytes += bytes;
+            summary.files.push(path);
+        }
+        progress.finish();
+        for (reader, placer, _) in &sources {
+            let s = placer.skipped();
+            if s.too_long > 0 {
+                tracing::warn!(
+                    source = %reader.name(), count = s.too_long,
+                    longest = %humantime::format_duration(plan.longest.to_std().unwrap_or_default()),
+                    "conversations that lasted longer than the last poll.rescans age were not counted (the live exporter would not count them either)"
+                );
+            }
+            if s.malformed > 0 {
+                tracing::warn!(source = %reader.name(), count = s.malformed, "malformed records (not objects, or no conversationId/sessionId) were skipped");
+            }
+            tracing::info!(
+                source = %reader.name(),
+                ended_after_to = s.ended_after_to,
+                in_progress = s.in_progress,
+                "conversations still running at --to (or when read) are left to the live exporter's rescans"
+            );
+            summary.skipped.push((reader.name().to_owned(), s));
+        }
+        Ok(summary)
+    }
+}
+
+/// Counts one source's conversations of `day` step by step, sampling the state after each
+/// step that changed it (and the next day's first step, for the zero samples of its new
+/// series). Returns how many were counted.
+#[allow(clippy::too_many_arguments)] // the day's whole context; a struct would only rename it
+fn count_day(
+    day: &range::DayPlan,
+    step: TimeDelta,
+    due: Vec<place::Due<'_>>,
+    source: &str,
+    state: &mut KpiState,
+    bounds: &AllBounds,
+    config: &Config,
+    sampler: &mut Sampler,
+    tracks: &mut series::DayTracks,
+) -> u64 {
+    let n = due.len() as u64;
+    let last = if day.has_next(step) {
+        day.steps
+    } else {
+        day.steps - 1
+    };
+    let mut due = due.into_iter().peekable();
+    for i in 0..=last {
+        let at = day.at(i, step).timestamp_millis();
+        let mut changed = false;
+        while let Some(d) = due.next_if(|d| d.end < at) {
+            let kpis = state.source(source);
+            kpis.apply(&d.facts, bounds, &config.limits);
+            kpis.count_record("ingested");
+            changed = true;
+        }
+        if changed {
+            sampler.sample(tracks, i, state, bounds);
+        }
+    }
+    debug_assert!(due.next().is_none(), "every conversation of the day was counted");
+    n
+}
+
+fn show(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
