@@ -232,17 +232,28 @@ impl Backfill {
             let mut tracks = sampler.start_day(day.steps);
             let (mut conversations, mut requests) = (0u64, 0u64);
             for (reader, placer, state) in &mut sources {
-                let read = reader.read_until(day.fetch_until).await.map_err(|message| {
-                    BackfillError::Read {
+                let read = reader
+                    .read_until(day.fetch_until)
+                    .await
+                    .map_err(|message| BackfillError::Read {
                         source_name: reader.name().to_owned(),
                         day: day.date,
                         message,
-                    }
-                })?;
+                    })?;
                 requests += read.requests;
                 let name = reader.name().to_owned();
                 conversations += placer.place(read.bodies, day.first, day.fetch_until, |due| {
-                    count_day(day, plan.step, due, &name, state, &bounds, config, &mut sampler, &mut tracks)
+                    count_day(
+                        day,
+                        plan.step,
+                        due,
+                        &name,
+                        state,
+                        &bounds,
+                        config,
+                        &mut sampler,
+                        &mut tracks,
+                    )
                 });
             }
             let path = out.join(openmetrics::day_file_name(day.date));
@@ -331,10 +342,13 @@ fn count_day(
             changed = true;
         }
         if changed {
-            sampler.sample(tracks, i, state, bounds);
+            sampler.sample(tracks, i, source, state.source(source), bounds);
         }
     }
-    debug_assert!(due.next().is_none(), "every conversation of the day was counted");
+    debug_assert!(
+        due.next().is_none(),
+        "every conversation of the day was counted"
+    );
     n
 }
 

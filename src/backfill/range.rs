@@ -118,12 +118,7 @@ impl Plan {
                 ),
             ));
         }
-        let longest = poll
-            .rescans
-            .iter()
-            .max()
-            .copied()
-            .unwrap_or(poll.delay);
+        let longest = poll.rescans.iter().max().copied().unwrap_or(poll.delay);
         let step = TimeDelta::seconds(secs);
         Ok(Self {
             from,

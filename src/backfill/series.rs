@@ -9,13 +9,13 @@
 //! A series that appears at a step gets a 0 sample one step earlier, so `rate()` and
 //! `increase()` see it start from zero (DESIGN §4: series start at 0).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use prometheus::proto::MetricType;
 
 use crate::metrics::catalog::{Kind, KPI_FAMILIES};
 use crate::metrics::collector::families;
-use crate::metrics::state::{AllBounds, KpiState};
+use crate::metrics::state::{AllBounds, KpiState, SourceKpis};
 
 /// A series as the exposition groups it: a KPI family (index into [`KPI_FAMILIES`]) and its
 /// label set rendered as in the text format (`channel="voice",...`, without `le`).
@@ -54,7 +54,11 @@ pub fn escape_label_value(v: &str) -> String {
 
 /// Every KPI series of `state` with its values (ingest self-metrics left out: they describe
 /// the reading, not the contact center).
-pub fn points(state: &KpiState, bounds: &AllBounds, shapes: &mut Shapes) -> Vec<(PointKey, Values)> {
+pub fn points(
+    state: &KpiState,
+    bounds: &AllBounds,
+    shapes: &mut Shapes,
+) -> Vec<(PointKey, Values)> {
     let mut out = Vec::new();
     for mf in families(state, bounds) {
         let Some(family) = KPI_FAMILIES.iter().position(|f| f.name == mf.name()) else {
@@ -132,8 +136,34 @@ pub struct DayTracks {
 #[derive(Debug, Clone, Default)]
 pub struct Sampler {
     current: HashMap<PointKey, Values>,
+    /// Per source, the state as last sampled, to find what changed since.
+    last: BTreeMap<String, SourceKpis>,
     /// `le` values of the histogram families.
     pub shapes: Shapes,
+}
+
+/// The part of `now` that differs from `before`: changed or new label sets only (whole, as
+/// the collector renders them). Collecting only that keeps a step's cost proportional to what
+/// the step changed, not to the number of series.
+fn changed(before: &SourceKpis, now: &SourceKpis) -> SourceKpis {
+    fn diff<K: Ord + Clone>(a: &BTreeMap<K, u64>, b: &BTreeMap<K, u64>) -> BTreeMap<K, u64> {
+        b.iter()
+            .filter(|(k, v)| a.get(*k) != Some(*v))
+            .map(|(k, v)| (k.clone(), *v))
+            .collect()
+    }
+    let mut part = SourceKpis::default();
+    part.queues = now
+        .queues
+        .iter()
+        .enumerate()
+        .filter(|(i, q)| before.queues.get(*i) != Some(*q))
+        .map(|(_, q)| q.clone())
+        .collect();
+    part.voicemails = diff(&before.voicemails, &now.voicemails);
+    part.disconnects = diff(&before.disconnects, &now.disconnects);
+    part.campaigns = diff(&before.campaigns, &now.campaigns);
+    part
 }
 
 impl Sampler {
@@ -141,7 +171,11 @@ impl Sampler {
     pub fn resume(state: &KpiState, bounds: &AllBounds) -> Self {
         let mut shapes = Shapes::default();
         let current = points(state, bounds, &mut shapes).into_iter().collect();
-        Self { current, shapes }
+        Self {
+            current,
+            last: state.sources.clone(),
+            shapes,
+        }
     }
 
     /// Starts a day of `steps` samples: every series known so far has a sample at each.
@@ -162,10 +196,22 @@ impl Sampler {
         DayTracks { steps, tracks }
     }
 
-    /// Records the state as of sample `i` of `day`. With `i == day.steps` (the next day's
-    /// first sample), only the zero samples of new series are written into this day.
-    pub fn sample(&mut self, day: &mut DayTracks, i: u32, state: &KpiState, bounds: &AllBounds) {
-        for (key, values) in points(state, bounds, &mut self.shapes) {
+    /// Records `source`'s state as of sample `i` of `day`. With `i == day.steps` (the next
+    /// day's first sample), only the zero samples of new series are written into this day.
+    pub fn sample(
+        &mut self,
+        day: &mut DayTracks,
+        i: u32,
+        source: &str,
+        kpis: &SourceKpis,
+        bounds: &AllBounds,
+    ) {
+        let before = self.last.entry(source.to_owned()).or_default();
+        let mut part = KpiState::default();
+        part.sources
+            .insert(source.to_owned(), changed(before, kpis));
+        *before = kpis.clone();
+        for (key, values) in points(&part, bounds, &mut self.shapes) {
             match self.current.get_mut(&key) {
                 Some(old) if *old == values => {}
                 Some(old) => {

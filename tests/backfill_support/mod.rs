@@ -48,6 +48,7 @@ pub async fn backfill(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
     out: &Path,
+    step: Duration,
     labels: &[(&str, &str)],
     state_out: Option<PathBuf>,
 ) -> Summary {
@@ -55,7 +56,7 @@ pub async fn backfill(
         from,
         to,
         out: out.to_owned(),
-        step: Duration::from_secs(60),
+        step,
         labels: labels
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
@@ -71,9 +72,14 @@ pub async fn backfill(
         .expect("backfill runs")
 }
 
-/// Every sample of the OpenMetrics files in `dir`: series text (labels as written) →
-/// timestamp (s) → value. Checks each file ends with `# EOF` and has no duplicate sample.
-pub fn read_samples(dir: &Path) -> BTreeMap<String, BTreeMap<i64, f64>> {
+/// The samples at `times` of the OpenMetrics files in `dir`: series text (labels as
+/// written) → timestamp (s) → value. Checks that each file ends with `# EOF`, that every
+/// sample line has a timestamp, and that no sample is written twice.
+pub fn read_samples(dir: &Path, times: &[DateTime<Utc>]) -> BTreeMap<String, BTreeMap<i64, f64>> {
+    let wanted: Vec<String> = times
+        .iter()
+        .map(|t| format!(" {}", t.timestamp()))
+        .collect();
     let mut out: BTreeMap<String, BTreeMap<i64, f64>> = BTreeMap::new();
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .unwrap()
@@ -85,7 +91,10 @@ pub fn read_samples(dir: &Path) -> BTreeMap<String, BTreeMap<i64, f64>> {
     for f in files {
         let text = std::fs::read_to_string(&f).unwrap();
         assert!(text.ends_with("# EOF\n"), "{} ends with # EOF", f.display());
-        for line in text.lines().filter(|l| !l.starts_with('#')) {
+        for line in text.lines() {
+            if line.starts_with('#') || !wanted.iter().any(|w| line.ends_with(w.as_str())) {
+                continue;
+            }
             let (rest, ts) = line.rsplit_once(' ').unwrap();
             let (series, value) = rest.rsplit_once(' ').unwrap();
             let prev = out
