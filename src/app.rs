@@ -3,8 +3,11 @@
 //! `main.rs` parses flags and calls [`serve`]; tests call it too, with an ephemeral listener
 //! and a shutdown future they control.
 
+use std::collections::BTreeMap;
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Utc};
 
 use crate::client::{Client, HttpTransport, LimiterRegistry, Transport, TransportError};
 use crate::clock::Clock;
@@ -12,28 +15,91 @@ use crate::config::{Config, SourceConfig};
 use crate::http::{self, ExporterView, HttpOptions, SourceStatus, TelemetryPath};
 use crate::metrics::{Metrics, VERSION};
 use crate::poller::SourcePoller;
+use crate::state::{self, SourceState, StateError, StateStore};
 use crate::status::StatusBoard;
 
-/// Everything the web server reads.
+/// Everything the web server reads, and the state store the pollers commit to.
 pub struct App {
-    /// Registry, KPI state and self-metrics.
+    /// Registry, published KPI state and self-metrics.
     pub metrics: Arc<Metrics>,
     /// Per-source status and readiness.
     pub status: Arc<StatusBoard>,
+    /// Checkpoints each tick, then publishes it.
+    pub store: Arc<StateStore>,
+    /// Restored poller state not yet handed to a poller ([`pollers`] takes it).
+    restored: Mutex<BTreeMap<String, SourceState>>,
 }
 
 impl App {
-    /// Metrics and status for `config`'s sources, every series at 0.
+    /// Metrics and status for `config`'s sources, every series at 0. With `state.path` set,
+    /// the first commit replaces whatever checkpoint is there; [`App::restore`] reads it.
     pub fn new(config: &Config) -> Self {
+        Self::with_restored(config, BTreeMap::new())
+    }
+
+    /// As [`App::new`], continuing from the checkpoint at `state.path` when there is one
+    /// (see [`state::load`]): counters resume, pollers built by [`pollers`] continue from the
+    /// restored watermarks, rescans and seen ids. Restored sources no longer configured are
+    /// dropped; a source whose account or stream changed starts fresh.
+    pub fn restore(config: &Config, now: DateTime<Utc>) -> Result<Self, StateError> {
+        let restored = match &config.state.path {
+            Some(path) => state::load(path, &config.buckets, now)?
+                .map(|r| r.sources)
+                .unwrap_or_default(),
+            None => BTreeMap::new(),
+        };
+        Ok(Self::with_restored(config, restored))
+    }
+
+    fn with_restored(config: &Config, mut restored: BTreeMap<String, SourceState>) -> Self {
+        restored.retain(|name, s| {
+            match config.sources.iter().find(|c| &c.name == name) {
+                None => {
+                    tracing::info!(source = %name, "checkpointed source is no longer configured: dropped");
+                    false
+                }
+                Some(c) if state::identity(&c.account_id, &c.stream_id) != s.identity => {
+                    tracing::warn!(source = %name, "checkpointed source now names another account or stream: starting it fresh");
+                    false
+                }
+                Some(_) => true,
+            }
+        });
         let names: Vec<&str> = config.sources.iter().map(|s| s.name.as_str()).collect();
-        Self {
-            metrics: Arc::new(Metrics::new(
-                &config.buckets,
-                &config.limits,
-                names.iter().copied(),
-            )),
-            status: Arc::new(StatusBoard::new(names.iter().copied())),
+        let metrics = Arc::new(Metrics::new(
+            &config.buckets,
+            &config.limits,
+            names.iter().copied(),
+        ));
+        if !restored.is_empty() {
+            {
+                let mut kpis = metrics.kpis.write().unwrap_or_else(|e| e.into_inner());
+                for (name, s) in &restored {
+                    kpis.sources.insert(name.clone(), s.kpis.clone());
+                }
+            }
+            metrics.publish();
         }
+        let store = Arc::new(StateStore::new(
+            config.state.path.clone(),
+            &config.buckets,
+            metrics.clone(),
+            &restored,
+        ));
+        Self {
+            metrics,
+            status: Arc::new(StatusBoard::new(names.iter().copied())),
+            store,
+            restored: Mutex::new(restored),
+        }
+    }
+
+    /// The restored state of `source`, handed out once.
+    fn take_restored(&self, source: &str) -> Option<SourceState> {
+        self.restored
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(source)
     }
 }
 
@@ -69,7 +135,8 @@ pub async fn serve(
     http::serve(listener, app, opts, shutdown).await
 }
 
-/// Builds one poller per configured source. `transport` gives each source its network path:
+/// Builds one poller per configured source, each continuing from its restored state if the
+/// app has one (see [`App::restore`]). `transport` gives each source its network path:
 /// [`HttpTransport`](crate::client::HttpTransport) in production, an in-process
 /// [`RouterTransport`](crate::client::RouterTransport) in clock-driven tests. Sources with the
 /// same host and account share one request budget.
@@ -97,7 +164,7 @@ pub fn pollers(
                 budgets.for_source(source),
                 app.metrics.own.clone(),
             );
-            Ok(SourcePoller::new(
+            let mut poller = SourcePoller::new(
                 source,
                 &config.poll,
                 &config.limits,
@@ -105,7 +172,12 @@ pub fn pollers(
                 clock.clone(),
                 app.metrics.clone(),
                 app.status.clone(),
-            ))
+                app.store.clone(),
+            );
+            if let Some(restored) = app.take_restored(&source.name) {
+                poller.restore(restored);
+            }
+            Ok(poller)
         })
         .collect()
 }
@@ -121,13 +193,21 @@ pub enum AppError {
         /// Why.
         message: String,
     },
+    /// The checkpoint could not be restored (unreadable, or counted with other buckets).
+    #[error(transparent)]
+    State(#[from] StateError),
+    /// The checkpoint could not be written at shutdown (the error was logged).
+    #[error("the final checkpoint could not be written")]
+    FinalCheckpoint,
     /// The web server failed.
     #[error("web server: {0}")]
     Serve(#[from] std::io::Error),
 }
 
-/// Runs the exporter until `shutdown`: pollers for every source on `clock`, the web server on
-/// `listener`. A poll in progress finishes before this returns.
+/// Runs the exporter until `shutdown`: restores the checkpoint (if configured) before anything
+/// is served or polled, then pollers for every source on `clock` and the web server on
+/// `listener`. On shutdown a poll in progress stops at its next page boundary, commits, and the
+/// final checkpoint is on disk before this returns.
 pub async fn run(
     config: Config,
     clock: Arc<dyn Clock>,
@@ -135,18 +215,17 @@ pub async fn run(
     telemetry_path: TelemetryPath,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), AppError> {
-    let app = Arc::new(App::new(&config));
-    let pollers = pollers(&config, &app, clock, |source| {
+    let app = Arc::new(App::restore(&config, clock.now())?);
+    let pollers = pollers(&config, &app, clock.clone(), |source| {
         HttpTransport::new(source).map(|t| Arc::new(t) as Arc<dyn Transport>)
     })?;
-    // No checkpoint to restore yet: the state is as restored as it gets.
     app.status.mark_restored();
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let tasks: Vec<_> = pollers
         .into_iter()
         .map(|p| tokio::spawn(p.run(stopped.clone())))
         .collect();
-    let served = serve(app, listener, telemetry_path, async move {
+    let served = serve(app.clone(), listener, telemetry_path, async move {
         shutdown.await;
         let _ = stop.send(true);
     })
@@ -154,6 +233,14 @@ pub async fn run(
     for task in tasks {
         let _ = task.await;
     }
+    // Every poller committed at the end of its last tick; a write that failed then is retried.
+    let flushed = app.store.flush(clock.now()).await;
     served?;
+    if !flushed {
+        return Err(AppError::FinalCheckpoint);
+    }
+    if let Some(path) = app.store.path() {
+        tracing::info!(path = %path.display(), "final checkpoint written");
+    }
     Ok(())
 }
