@@ -173,6 +173,12 @@ impl SourcePoller {
         }
     }
 
+    /// Makes ticks stop at their next page boundary once `stop` turns true (what
+    /// [`SourcePoller::run`] does with its shutdown signal; tests call it to cut a tick short).
+    pub fn stop_when(&mut self, stop: tokio::sync::watch::Receiver<bool>) {
+        self.stop = Some(stop);
+    }
+
     /// True once a shutdown was asked for.
     fn stopping(&self) -> bool {
         self.stop.as_ref().is_some_and(|stop| *stop.borrow())
@@ -335,7 +341,7 @@ impl SourcePoller {
     /// Polls every `poll.interval` until `shutdown` says stop; a tick in progress stops at its
     /// next page boundary and commits what it counted.
     pub async fn run(mut self, mut shutdown: tokio::sync::watch::Receiver<bool>) {
-        self.stop = Some(shutdown.clone());
+        self.stop_when(shutdown.clone());
         let interval = to_chrono(self.poll.interval);
         loop {
             if *shutdown.borrow() {
