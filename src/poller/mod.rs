@@ -6,8 +6,9 @@
 //! outage the next tick catches up from where it stopped. At the end of a tick the poller
 //! commits all of it to the [`StateStore`], which checkpoints it and only then publishes it
 //! (DESIGN §5 "State"); the state it owns is consistent at every page boundary, so a tick cut
-//! short (an error, a shutdown) commits a state a restart continues exactly. Time comes from a [`Clock`] and the API from a [`Client`], so tests
-//! drive hours of polling against the in-process simulator in milliseconds.
+//! short (an error, a shutdown) commits a state a restart continues exactly. Time comes from a
+//! [`Clock`] and the API from a [`Client`], so tests drive hours of polling against the
+//! in-process simulator in milliseconds.
 //!
 //! - [`window`]: query windows and their arithmetic.
 //! - [`scan`]: reading one window completely (paging, splitting, bad bodies, offset modes).
