@@ -87,6 +87,25 @@ impl Harness {
         }
     }
 
+    /// A restart: this exporter goes away (its last tick committed), and a new App and poller
+    /// restored from the checkpoint at `state.path` poll the same simulator on the same clock.
+    pub fn restart(&mut self) {
+        self.restart_with(|sim| Arc::new(RouterTransport::new(sim.router())));
+    }
+
+    /// [`Harness::restart`], reaching the simulator through the transport `wrap` builds.
+    pub fn restart_with(&mut self, wrap: impl FnOnce(&Simulator) -> Arc<dyn Transport>) {
+        let app = Arc::new(App::restore(&self.config, self.clock.now()).expect("restores"));
+        let transport = wrap(&self.sim);
+        let mut pollers = app::pollers(&self.config, &app, Arc::new(self.clock.clone()), |_| {
+            Ok(transport.clone())
+        })
+        .unwrap();
+        self.poller = pollers.remove(0);
+        app.status.mark_restored();
+        self.app = app;
+    }
+
     /// One tick, then the clock moves to the next tick time (never backwards: retries may
     /// have spent virtual time).
     pub async fn tick(&mut self) -> TickReport {
