@@ -13,23 +13,15 @@ use std::time::Duration as StdDuration;
 
 use bytes::Bytes;
 use chrono::Duration;
-use poller_support::{t, Harness, SOURCE};
+use poller_support::{burst, t, Harness, SOURCE};
 use smartassist_exporter::app::App;
 use smartassist_exporter::client::{RawResponse, RouterTransport, Transport, TransportError};
 use smartassist_exporter::clock::Clock as _;
 use smartassist_exporter::config::{Buckets, Config};
 use smartassist_exporter::exposition::parse_samples;
 use smartassist_exporter::poller::scan::OffsetSemantics;
-use smartassist_exporter::simulator::{At, BurstSpec, OffsetMode, SimConfig, Switches};
+use smartassist_exporter::simulator::{OffsetMode, SimConfig, Switches};
 use smartassist_exporter::state;
-
-fn burst(at: &str, secs: u64, count: u32) -> BurstSpec {
-    BurstSpec {
-        at: At::Absolute(t(at)),
-        duration: StdDuration::from_secs(secs),
-        count,
-    }
-}
 
 /// A checkpoint at `path`, and ticks every 5 minutes: restarts are what is under test here,
 /// and fewer ticks keep a simulated day of rescans quick.

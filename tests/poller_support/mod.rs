@@ -14,10 +14,19 @@ use smartassist_exporter::clock::{Clock, ManualClock};
 use smartassist_exporter::config::{Buckets, Config};
 use smartassist_exporter::exposition::{parse_samples, series_id};
 use smartassist_exporter::poller::{SourcePoller, TickReport};
-use smartassist_exporter::simulator::{SimConfig, Simulator, TruthBy};
+use smartassist_exporter::simulator::{At, BurstSpec, SimConfig, Simulator, TruthBy};
 
 pub fn t(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+}
+
+/// `count` extra conversations arriving over `secs` seconds from `at` (RFC 3339).
+pub fn burst(at: &str, secs: u64, count: u32) -> BurstSpec {
+    BurstSpec {
+        at: At::Absolute(t(at)),
+        duration: StdDuration::from_secs(secs),
+        count,
+    }
 }
 
 /// The source name the harness polls as.
