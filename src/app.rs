@@ -3,9 +3,12 @@
 //! `main.rs` parses flags and calls [`serve`]; tests call it too, with an ephemeral listener
 //! and a shutdown future they control.
 
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::path::PathBuf;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use chrono::{DateTime, Utc};
 
 use crate::client::{Client, HttpTransport, LimiterRegistry, Transport, TransportError};
 use crate::clock::Clock;
@@ -16,31 +19,94 @@ use crate::http::{
 use crate::metrics::{Metrics, VERSION};
 use crate::poller::SourcePoller;
 use crate::reload::{ReloadHandle, Supervisor};
+use crate::state::{self, SourceState, StateError, StateStore};
 use crate::status::StatusBoard;
 
-/// Everything the web server reads.
+/// Everything the web server reads, and the state store the pollers commit to.
 pub struct App {
-    /// Registry, KPI state and self-metrics.
+    /// Registry, published KPI state and self-metrics.
     pub metrics: Arc<Metrics>,
     /// Per-source status and readiness.
     pub status: Arc<StatusBoard>,
     /// Where `POST /-/reload` goes, once a [`Supervisor`] runs the pollers.
     pub(crate) reloader: OnceLock<ReloadHandle>,
+    /// Checkpoints each tick, then publishes it.
+    pub store: Arc<StateStore>,
+    /// Restored poller state not yet handed to a poller ([`pollers`] takes it).
+    restored: Mutex<BTreeMap<String, SourceState>>,
 }
 
 impl App {
-    /// Metrics and status for `config`'s sources, every series at 0.
+    /// Metrics and status for `config`'s sources, every series at 0. With `state.path` set,
+    /// the first commit replaces whatever checkpoint is there; [`App::restore`] reads it.
     pub fn new(config: &Config) -> Self {
+        Self::with_restored(config, BTreeMap::new())
+    }
+
+    /// As [`App::new`], continuing from the checkpoint at `state.path` when there is one
+    /// (see [`state::load`]): counters resume, pollers built by [`pollers`] continue from the
+    /// restored watermarks, rescans and seen ids. Restored sources no longer configured are
+    /// dropped; a source whose account or stream changed starts fresh.
+    pub fn restore(config: &Config, now: DateTime<Utc>) -> Result<Self, StateError> {
+        let restored = match &config.state.path {
+            Some(path) => state::load(path, &config.buckets, now)?
+                .map(|r| r.sources)
+                .unwrap_or_default(),
+            None => BTreeMap::new(),
+        };
+        Ok(Self::with_restored(config, restored))
+    }
+
+    fn with_restored(config: &Config, mut restored: BTreeMap<String, SourceState>) -> Self {
+        restored.retain(|name, s| {
+            match config.sources.iter().find(|c| &c.name == name) {
+                None => {
+                    tracing::info!(source = %name, "checkpointed source is no longer configured: dropped");
+                    false
+                }
+                Some(c) if state::identity(&c.account_id, &c.stream_id) != s.identity => {
+                    tracing::warn!(source = %name, "checkpointed source now names another account or stream: starting it fresh");
+                    false
+                }
+                Some(_) => true,
+            }
+        });
         let names: Vec<&str> = config.sources.iter().map(|s| s.name.as_str()).collect();
+        let metrics = Arc::new(Metrics::new(
+            &config.buckets,
+            &config.limits,
+            names.iter().copied(),
+        ));
+        if !restored.is_empty() {
+            {
+                let mut kpis = metrics.kpis.write().unwrap_or_else(|e| e.into_inner());
+                for (name, s) in &restored {
+                    kpis.sources.insert(name.clone(), s.kpis.clone());
+                }
+            }
+            metrics.publish();
+        }
+        let store = Arc::new(StateStore::new(
+            config.state.path.clone(),
+            &config.buckets,
+            metrics.clone(),
+            &restored,
+        ));
         Self {
-            metrics: Arc::new(Metrics::new(
-                &config.buckets,
-                &config.limits,
-                names.iter().copied(),
-            )),
+            metrics,
             status: Arc::new(StatusBoard::new(names.iter().copied())),
+            store,
+            restored: Mutex::new(restored),
             reloader: OnceLock::new(),
         }
+    }
+
+    /// The restored state of `source`, handed out once.
+    fn take_restored(&self, source: &str) -> Option<SourceState> {
+        self.restored
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(source)
     }
 }
 
@@ -101,7 +167,8 @@ pub async fn serve_with(
     http::serve_with(listener, app, opts, web, shutdown).await
 }
 
-/// Builds one poller per configured source. `transport` gives each source its network path:
+/// Builds one poller per configured source, each continuing from its restored state if the
+/// app has one (see [`App::restore`]). `transport` gives each source its network path:
 /// [`HttpTransport`](crate::client::HttpTransport) in production, an in-process
 /// [`RouterTransport`](crate::client::RouterTransport) in clock-driven tests. Sources with the
 /// same host and account share one request budget.
@@ -141,7 +208,7 @@ pub fn pollers_with_budgets(
                 budgets.for_source(source),
                 app.metrics.own.clone(),
             );
-            Ok(SourcePoller::new(
+            let mut poller = SourcePoller::new(
                 source,
                 &config.poll,
                 &config.limits,
@@ -149,7 +216,12 @@ pub fn pollers_with_budgets(
                 clock.clone(),
                 app.metrics.clone(),
                 app.status.clone(),
-            ))
+                app.store.clone(),
+            );
+            if let Some(restored) = app.take_restored(&source.name) {
+                poller.restore(restored);
+            }
+            Ok(poller)
         })
         .collect()
 }
@@ -165,14 +237,22 @@ pub enum AppError {
         /// Why.
         message: String,
     },
+    /// The checkpoint could not be restored (unreadable, or counted with other buckets).
+    #[error(transparent)]
+    State(#[from] StateError),
+    /// The checkpoint could not be written at shutdown (the error was logged).
+    #[error("the final checkpoint could not be written")]
+    FinalCheckpoint,
     /// The web server failed.
     #[error("web server: {0}")]
     Serve(#[from] std::io::Error),
 }
 
-/// Runs the exporter until `shutdown`: pollers for every source on `clock`, the web server on
-/// `listener` (plain HTTP). A poll in progress finishes before this returns. Reloads fail (no
-/// config file): see [`run_reloadable`].
+/// Runs the exporter until `shutdown`: restores the checkpoint (if configured) before anything
+/// is served or polled, then pollers for every source on `clock` and the web server on
+/// `listener` (plain HTTP). On shutdown a poll in progress stops at its next page boundary,
+/// commits, and the final checkpoint is on disk before this returns. Reloads fail (no config
+/// file): see [`run_reloadable`].
 pub async fn run(
     config: Config,
     clock: Arc<dyn Clock>,
@@ -208,31 +288,39 @@ pub async fn run_reloadable(
     web: WebConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), AppError> {
-    let app = Arc::new(App::new(&config));
+    let app = Arc::new(App::restore(&config, clock.now())?);
     let budgets = Arc::new(LimiterRegistry::new(
         config.poll.max_requests_per_minute,
         clock.clone(),
     ));
     let pollers = pollers_with_budgets(&config, &app, clock.clone(), &budgets, http_transport)?;
-    // No checkpoint to restore yet: the state is as restored as it gets.
+    // Restored (or fresh) before anything is served or polled.
     app.status.mark_restored();
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let supervisor = Supervisor::start(
         config,
         config_path,
         app.clone(),
-        clock,
+        clock.clone(),
         budgets,
         pollers,
         Arc::new(http_transport),
     );
     let supervisor = tokio::spawn(supervisor.run(stopped));
-    let served = serve_with(app, listener, telemetry_path, web, async move {
+    let served = serve_with(app.clone(), listener, telemetry_path, web, async move {
         shutdown.await;
         let _ = stop.send(true);
     })
     .await;
     let _ = supervisor.await;
+    // Every poller committed at the end of its last tick; a write that failed then is retried.
+    let flushed = app.store.flush(clock.now()).await;
     served?;
+    if !flushed {
+        return Err(AppError::FinalCheckpoint);
+    }
+    if let Some(path) = app.store.path() {
+        tracing::info!(path = %path.display(), "final checkpoint written");
+    }
     Ok(())
 }

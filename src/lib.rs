@@ -21,6 +21,7 @@
 //! - [`metrics`]: the metric catalog, the plain KPI state, and the registry serving both.
 //! - [`ingest`]: page body → judged, deduplicated, counted records (shared by all modes).
 //! - [`poller`]: windows, paging, bisection, rescans, dedupe, watermark (DESIGN §5).
+//! - [`state`]: the checkpoint — restored before serving, written before publishing.
 //! - [`replay`]: saved responses → KPI exposition.
 //! - [`exposition`]: reading an exposition back into samples (tests compare with truth).
 //! - [`http`]: the web server (`/metrics`, landing page, `/-/healthy`, `/-/ready`); reads a view.
@@ -54,4 +55,5 @@ pub mod reload;
 pub mod replay;
 pub mod shutdown;
 pub mod simulator;
+pub mod state;
 pub mod status;

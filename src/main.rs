@@ -18,6 +18,7 @@ use smartassist_exporter::cli::{
 use smartassist_exporter::clock::SystemClock;
 use smartassist_exporter::config::{Buckets, Config, ConfigError, Limits};
 use smartassist_exporter::http::{TelemetryPath, WebConfig};
+use smartassist_exporter::state::StateError;
 use smartassist_exporter::{backfill, demo, logging, probe, replay, shutdown};
 
 /// Exit code for a config or usage error, as clap uses for bad flags.
@@ -130,8 +131,17 @@ async fn run_server(config: Config, path: PathBuf, web: WebArgs) -> anyhow::Resu
         web_config,
         shutdown::signal(),
     )
-    .await?;
+    .await
+    .map_err(app_error)?;
     Ok(())
+}
+
+/// A checkpoint refused for its buckets is a config error (exit 2), like any other.
+fn app_error(err: app::AppError) -> anyhow::Error {
+    match err {
+        app::AppError::State(StateError::Config(e)) => anyhow!(e),
+        other => anyhow!(other),
+    }
 }
 
 /// Validates the web flags that need more than clap: the telemetry path, and the web config
@@ -182,7 +192,8 @@ async fn run_demo(opts: demo::DemoOptions, web: WebArgs) -> anyhow::Result<()> {
         web_config,
         shutdown::signal(),
     )
-    .await?;
+    .await
+    .map_err(app_error)?;
     let _ = stop_sim.send(());
     Ok(())
 }

@@ -201,6 +201,9 @@ impl Supervisor {
             self.budgets = Arc::new(self.budgets.with_budget(new.poll.max_requests_per_minute));
         }
         let changes = self.apply_sources(&new);
+        for name in &changes.removed {
+            self.app.store.forget(name).await;
+        }
         let mut pollers = app::pollers_with_budgets(
             &new,
             &self.app,
@@ -227,6 +230,7 @@ impl Supervisor {
                     source = %name,
                     "account_id or stream_id changed: polling the new stream from poll.start_lookback; counters go on"
                 );
+                poller.carry_counters(previous.into_progress());
                 continue;
             }
             poller.resume(previous.into_progress());

@@ -9,16 +9,8 @@
 mod poller_support;
 
 use chrono::{DateTime, Duration, Utc};
-use poller_support::{t, Harness};
-use smartassist_exporter::simulator::{At, BurstSpec, SimConfig};
-
-fn burst(at: &str, secs: u64, count: u32) -> BurstSpec {
-    BurstSpec {
-        at: At::Absolute(t(at)),
-        duration: std::time::Duration::from_secs(secs),
-        count,
-    }
-}
+use poller_support::{burst, t, Harness};
+use smartassist_exporter::simulator::SimConfig;
 
 /// The busy day from `start` for `hours`.
 pub fn busy_day(start: DateTime<Utc>, end: DateTime<Utc>) -> SimConfig {

@@ -18,7 +18,8 @@
 //! - **Secrets** — a static JWT, a client secret, the JWTs signed from it — never appear in any
 //!   log at any level (`trace` included, every crate, real HTTP), nor in `check-config` output.
 //!
-//! The checkpoint (issue 7 item 1) does not exist yet; its PII check belongs with it.
+//! - **The checkpoint** holds id hashes and the label values `/metrics` shows anyway, nothing
+//!   else from a record, and no secret.
 
 mod log_support;
 mod poller_support;
@@ -335,10 +336,12 @@ async fn a_simulated_period_keeps_customer_data_and_error_bodies_out() {
     let minutes = 40;
     let tokens = Arc::new(Mutex::new(Vec::new()));
     let mut tamper = None;
+    let state_dir = tempfile::tempdir().unwrap();
+    let state_path = state_dir.path().join("state.json");
     let mut h = Harness::with_transport(
         sim(201, minutes),
         t(START),
-        |_| {},
+        |c| c.state.path = Some(state_path.clone()),
         |sim| {
             let (transport, handle) = tamper_support::transport(sim);
             tamper = Some(handle);
@@ -369,6 +372,15 @@ async fn a_simulated_period_keeps_customer_data_and_error_bodies_out() {
         &outside_label_values(&metrics),
         &label_values(),
         "/metrics outside label values",
+    );
+
+    let checkpoint = std::fs::read_to_string(&state_path).expect("a checkpoint was written");
+    assert!(checkpoint.contains(QUEUE_NAME), "label values are kept");
+    assert_absent(&checkpoint, &CUSTOMER_VALUES, "the checkpoint");
+    assert_absent(
+        &checkpoint,
+        &[ERROR_BODY, "errbody.pii", STATIC_JWT, "SECRET"],
+        "the checkpoint",
     );
 
     let info = info.text();

@@ -5,16 +5,8 @@
 mod poller_support;
 
 use chrono::Duration;
-use poller_support::{t, Harness};
-use smartassist_exporter::simulator::{At, BurstSpec, SimConfig};
-
-fn burst(at: &str, secs: u64, count: u32) -> BurstSpec {
-    BurstSpec {
-        at: At::Absolute(t(at)),
-        duration: std::time::Duration::from_secs(secs),
-        count,
-    }
-}
+use poller_support::{burst, t, Harness};
+use smartassist_exporter::simulator::SimConfig;
 
 /// 1. A simulated day polled tick by tick, with more than 1,100 conversations in some windows.
 #[tokio::test]

@@ -1,37 +1,19 @@
 //! `check-config --probe` (issue 7, item 3), the real binary against the simulator on
 //! 127.0.0.1: each source's problem in plain words, exit 0 only when every source answered.
 
+mod sim_support;
+
 use std::process::{Command, Output};
-use std::sync::Arc;
 
-use smartassist_exporter::clock::SystemClock;
-use smartassist_exporter::simulator::{serve, SimConfig, Simulator};
-use tokio::sync::oneshot;
-
-struct Sim {
-    base: String,
-    cfg: SimConfig,
-    _stop: oneshot::Sender<()>,
-}
-
-async fn simulator() -> Sim {
-    let cfg = SimConfig::default();
-    let sim = Simulator::new(cfg.clone(), Arc::new(SystemClock));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let (stop, stopped) = oneshot::channel::<()>();
-    tokio::spawn(serve(listener, sim, async {
-        let _ = stopped.await;
-    }));
-    Sim {
-        base,
-        cfg,
-        _stop: stop,
-    }
-}
+use sim_support::{start_real_time, RealTime};
 
 /// A source of the simulator with `auth` (a YAML flow mapping); `edit` changes its keys.
-fn source(sim: &Sim, name: &str, auth: &str, edit: impl Fn(&mut Vec<(&str, String)>)) -> String {
+fn source(
+    sim: &RealTime,
+    name: &str,
+    auth: &str,
+    edit: impl Fn(&mut Vec<(&str, String)>),
+) -> String {
     let mut keys = vec![
         ("host", sim.base.clone()),
         ("account_id", format!("\"{}\"", sim.cfg.account_id)),
@@ -46,7 +28,7 @@ fn source(sim: &Sim, name: &str, auth: &str, edit: impl Fn(&mut Vec<(&str, Strin
     out
 }
 
-fn token_auth(sim: &Sim) -> String {
+fn token_auth(sim: &RealTime) -> String {
     format!(
         "{{ jwt: \"{}\" }}",
         sim.cfg.static_token.as_deref().unwrap()
@@ -113,7 +95,7 @@ fn line<'o>(stdout: &'o str, name: &str) -> &'o str {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_good_config_probes_ok_and_exits_0() {
-    let sim = simulator().await;
+    let sim = start_real_time().await;
     let client_credentials = format!(
         "{{ client_id: \"{}\", client_secret: \"{}\" }}",
         sim.cfg.client_id.as_deref().unwrap(),
@@ -133,7 +115,7 @@ async fn a_good_config_probes_ok_and_exits_0() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_problem_is_named_in_plain_words_and_exits_1() {
-    let sim = simulator().await;
+    let sim = start_real_time().await;
     let closed = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         format!("http://{}", l.local_addr().unwrap())

@@ -7,6 +7,7 @@
 //! exactness test is clock-driven.
 
 mod poller_support;
+mod sim_support;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -14,39 +15,17 @@ use std::time::Duration as StdDuration;
 
 use chrono::Duration;
 use poller_support::{t, Harness};
+use sim_support::{start_real_time, RealTime};
 use smartassist_exporter::app;
 use smartassist_exporter::client::{RouterTransport, Transport};
 use smartassist_exporter::clock::SystemClock;
 use smartassist_exporter::config::{Auth, Config};
 use smartassist_exporter::exposition::{parse_samples, series_id};
-use smartassist_exporter::simulator::{serve, At, BurstSpec, SimConfig, Simulator};
+use smartassist_exporter::simulator::{At, BurstSpec, SimConfig};
 use tokio::sync::oneshot;
 
-/// A simulator on 127.0.0.1 with the real clock.
-struct Sim {
-    base: String,
-    cfg: SimConfig,
-    _stop: oneshot::Sender<()>,
-}
-
-async fn simulator() -> Sim {
-    let cfg = SimConfig::default();
-    let sim = Simulator::new(cfg.clone(), Arc::new(SystemClock));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let (stop, stopped) = oneshot::channel::<()>();
-    tokio::spawn(serve(listener, sim, async {
-        let _ = stopped.await;
-    }));
-    Sim {
-        base,
-        cfg,
-        _stop: stop,
-    }
-}
-
 /// One source of the simulator, its token read from `token_file`.
-fn source_yaml(sim: &Sim, name: &str, token_file: &str) -> String {
+fn source_yaml(sim: &RealTime, name: &str, token_file: &str) -> String {
     format!(
         "  - name: {name}\n    host: {}\n    account_id: \"{}\"\n    stream_id: \"{}\"\n    auth: {{ jwt_file: {token_file} }}\n",
         sim.base, sim.cfg.account_id, sim.cfg.stream_id
@@ -176,7 +155,7 @@ const RELOAD_AT: &str = "smartassist_exporter_config_last_reload_success_timesta
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reload_adds_and_removes_sources_and_the_others_keep_their_progress() {
-    let sim = simulator().await;
+    let sim = start_real_time().await;
     let token = sim.cfg.static_token.clone().unwrap();
     let a = source_yaml(&sim, "a", "token");
     let b = source_yaml(&sim, "b", "token");
@@ -230,7 +209,7 @@ async fn a_reload_adds_and_removes_sources_and_the_others_keep_their_progress() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reload_picks_up_a_fixed_secret_file() {
-    let sim = simulator().await;
+    let sim = start_real_time().await;
     let ex = Exporter::start(
         dir_with_token("a-wrong-token"),
         &config_yaml(&[&source_yaml(&sim, "a", "token")], ""),
@@ -258,7 +237,7 @@ async fn a_reload_picks_up_a_fixed_secret_file() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bad_config_keeps_the_old_one() {
-    let sim = simulator().await;
+    let sim = start_real_time().await;
     let token = sim.cfg.static_token.clone().unwrap();
     let a = source_yaml(&sim, "a", "token");
     let good = config_yaml(&[&a], "");
@@ -314,7 +293,7 @@ async fn sighup_reloads_the_real_binary() {
     use std::io::BufRead as _;
     use std::process::{Command, Stdio};
 
-    let sim = simulator().await;
+    let sim = start_real_time().await;
     let dir = dir_with_token(&sim.cfg.static_token.clone().unwrap());
     let path = dir.path().join("config.yml");
     let a = source_yaml(&sim, "a", "token");

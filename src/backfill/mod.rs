@@ -36,6 +36,7 @@ use crate::metrics::catalog::KPI_FAMILIES;
 use crate::metrics::state::{AllBounds, KpiState};
 use crate::metrics::Metrics;
 use crate::poller::window::floor_second;
+use crate::state::StateStore;
 use crate::status::StatusBoard;
 
 use place::{Placer, Skipped};
@@ -189,6 +190,12 @@ impl Backfill {
             names.iter().copied(),
         ));
         let status = Arc::new(StatusBoard::new(names.iter().copied()));
+        let store = Arc::new(StateStore::new(
+            None,
+            &config.buckets,
+            scratch.clone(),
+            &Default::default(),
+        ));
         let budgets = LimiterRegistry::new(self.poll.max_requests_per_minute, clock.clone());
         let read_from = floor_second(plan.from - plan.longest);
         let mut sources = Vec::with_capacity(config.sources.len());
@@ -207,6 +214,7 @@ impl Backfill {
                 t,
                 scratch.clone(),
                 status.clone(),
+                store.clone(),
             );
             let placer = Placer::new(source.time_zone_offset_minutes, plan.to, plan.longest);
             let mut state = KpiState::default();

@@ -21,7 +21,9 @@ use crate::client::{Client, RateLimiter, RawResponse, Transport, TransportError}
 use crate::clock::{Clock, ManualClock};
 use crate::config::{Config, PollConfig, SourceConfig};
 use crate::metrics::Metrics;
+use crate::poller::scan::OffsetSemantics;
 use crate::poller::SourcePoller;
+use crate::state::{SourceState, StateStore};
 use crate::status::StatusBoard;
 
 /// A transport that keeps a copy of every 2xx body it passes on.
@@ -97,7 +99,8 @@ pub struct SourceReader {
 impl SourceReader {
     /// A reader of `source` whose first read starts at `start`. `poll` is the
     /// [`reader_poll`] of `config`; `metrics` holds the scratch state and the self-metrics
-    /// (API requests, retries, splits, budget waits) that progress and logs report.
+    /// (API requests, retries, splits, budget waits) that progress and logs report; `scratch`
+    /// is a store without a path that the poller commits its scratch counts to.
     #[allow(clippy::too_many_arguments)] // distinct dependencies; a struct would only rename them
     pub fn new(
         source: &SourceConfig,
@@ -109,6 +112,7 @@ impl SourceReader {
         transport: Arc<dyn Transport>,
         metrics: Arc<Metrics>,
         status: Arc<StatusBoard>,
+        scratch: Arc<StateStore>,
     ) -> Self {
         let bodies = Arc::new(Mutex::new(Vec::new()));
         let tap: Arc<dyn Transport> = Arc::new(Tap::new(transport, bodies.clone()));
@@ -130,6 +134,7 @@ impl SourceReader {
             Arc::new(cursor.clone()),
             metrics,
             status,
+            scratch,
         );
         Self {
             name: source.name.clone(),
@@ -142,6 +147,26 @@ impl SourceReader {
     /// The source's name.
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// What the API's `offset` was found to mean (for the checkpoint).
+    pub fn offsets(&self) -> OffsetSemantics {
+        self.poller.view().offsets
+    }
+
+    /// Continues with offset semantics learned by an interrupted run (a resumed backfill);
+    /// reading still starts where this reader was built to start.
+    pub fn learned(&mut self, offsets: OffsetSemantics) {
+        let view = self.poller.view();
+        let state = SourceState {
+            identity: view.identity.to_owned(),
+            watermark: view.watermark,
+            offsets,
+            rescans: Vec::new(),
+            seen: Default::default(),
+            kpis: Default::default(),
+        };
+        self.poller.restore(state);
     }
 
     /// Reads every conversation that started from where the last read ended up to `end`.

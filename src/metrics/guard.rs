@@ -11,8 +11,9 @@ use crate::config::Limits;
 /// The replacement for values beyond a cap.
 pub const OTHER: &str = "other";
 
-/// Values admitted so far for one source, per label.
-#[derive(Debug, Clone, Default)]
+/// Values admitted so far for one source, per label. Checkpointed with the KPI state: a guard
+/// that forgot its admissions after a restart would admit new values beyond the caps.
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct LabelGuard {
     admitted: BTreeMap<&'static str, HashSet<String>>,
     /// Overflows per label, exported as `smartassist_exporter_label_overflow_total`.
@@ -60,6 +61,23 @@ impl LabelGuard {
         }
         *self.overflows.entry(label).or_default() += 1;
         OTHER.to_owned()
+    }
+
+    /// Values admitted so far, per label (for the checkpoint). Queues are admitted as pairs:
+    /// their values are `queue_id` and `queue` joined by U+001F.
+    pub fn admitted(&self) -> impl Iterator<Item = (&'static str, &HashSet<String>)> + '_ {
+        self.admitted.iter().map(|(label, set)| (*label, set))
+    }
+
+    /// A guard with these admissions and overflow counts (from a checkpoint).
+    pub fn restore(
+        admitted: BTreeMap<&'static str, HashSet<String>>,
+        overflows: BTreeMap<&'static str, u64>,
+    ) -> Self {
+        Self {
+            admitted,
+            overflows,
+        }
     }
 
     /// Queue labels `(queue_id, queue)`: a queue is admitted as a pair, so both become `other`

@@ -145,7 +145,7 @@ pub struct IngestCounters {
 }
 
 /// All KPI state of one source.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct SourceKpis {
     /// Per-queue series; `index` maps a label set to its position.
     pub queues: Vec<QueueSeries>,
@@ -166,6 +166,18 @@ impl SourceKpis {
     /// Counts one page element's result (`ingested`, `duplicate`, `in_progress`, `malformed`).
     pub fn count_record(&mut self, result: &'static str) {
         *self.ingest.records.entry(result).or_default() += 1;
+    }
+
+    /// Rebuilds the label-set index after `queues` was filled from a checkpoint. Fails on a
+    /// label set that appears twice (a checkpoint that was not written by this code).
+    pub fn rebuild_index(&mut self) -> Result<(), QueueLabels> {
+        self.index.clear();
+        for (i, s) in self.queues.iter().enumerate() {
+            if self.index.insert(s.labels.clone(), i).is_some() {
+                return Err(s.labels.clone());
+            }
+        }
+        Ok(())
     }
 
     fn series(&mut self, labels: QueueLabels, b: &AllBounds) -> usize {
@@ -308,7 +320,7 @@ impl SourceKpis {
 }
 
 /// KPI state of every source, keyed by source name.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct KpiState {
     /// Per-source state.
     pub sources: BTreeMap<String, SourceKpis>,

@@ -8,6 +8,7 @@
 
 use chrono::{DateTime, Utc};
 
+use crate::metrics::state::SourceKpis;
 use crate::poller::rescan::RescanSchedule;
 use crate::poller::scan::OffsetSemantics;
 use crate::poller::seen::SeenSet;
@@ -22,6 +23,9 @@ pub struct Progress {
     seen: SeenSet,
     offsets: OffsetSemantics,
     last_tick: Option<DateTime<Utc>>,
+    /// The poller's working copy of its counters: ahead of what is published when its last
+    /// checkpoint write failed, so the successor goes on from here, not from `/metrics`.
+    kpis: SourceKpis,
 }
 
 impl Progress {
@@ -46,11 +50,12 @@ impl SourcePoller {
             seen: self.seen,
             offsets: self.offsets,
             last_tick: self.last_tick,
+            kpis: self.kpis,
         }
     }
 
     /// Continues from `progress` instead of reaching back `poll.start_lookback`: the same
-    /// watermark, seen ids and next tick time, the pending rescans moved onto this poller's
+    /// watermark, seen ids, counters and next tick time, the pending rescans moved onto this poller's
     /// rescan ages ([`RescanSchedule::with_ages`]). A source configured with `offset_mode:
     /// auto` keeps what auto-detection learned; an explicit `page` or `record` wins.
     pub fn resume(&mut self, progress: Progress) {
@@ -59,6 +64,7 @@ impl SourcePoller {
         self.rescans = progress.rescans.with_ages(ages);
         self.seen = progress.seen;
         self.last_tick = progress.last_tick;
+        self.kpis = progress.kpis;
         if self.offsets == OffsetSemantics::Auto {
             self.offsets = progress.offsets;
         }
@@ -71,6 +77,12 @@ impl SourcePoller {
             .with_label_values(&src)
             .set(self.seen.len() as i64);
         self.status.set_watermark(&self.name, self.watermark);
+    }
+
+    /// Takes over only the counters of `progress` (a source now reading another account or
+    /// stream starts its polling afresh, but its counters go on under the same label).
+    pub fn carry_counters(&mut self, progress: Progress) {
+        self.kpis = progress.kpis;
     }
 
     /// Polls at the next chance instead of keeping the predecessor's cadence (its config

@@ -1,10 +1,14 @@
 //! The poller (DESIGN §5): turns a paged, limited, sometimes failing API into exact counters.
 //!
-//! Each source has a [`SourcePoller`] that owns its watermark, rescan schedule and seen ids.
-//! A tick queries `[watermark, now − delay]` in chunks, then the rescans that are due; the
-//! watermark moves over the chunks that succeeded, so after an outage the next tick catches up
-//! from where it stopped. Time comes from a [`Clock`] and the API from a [`Client`], so tests
-//! drive hours of polling against the in-process simulator in milliseconds.
+//! Each source has a [`SourcePoller`] that owns its watermark, rescan schedule, seen ids and a
+//! working copy of its KPI state. A tick queries `[watermark, now − delay]` in chunks, then
+//! the rescans that are due; the watermark moves over the chunks that succeeded, so after an
+//! outage the next tick catches up from where it stopped. At the end of a tick the poller
+//! commits all of it to the [`StateStore`], which checkpoints it and only then publishes it
+//! (DESIGN §5 "State"); the state it owns is consistent at every page boundary, so a tick cut
+//! short (an error, a shutdown) commits a state a restart continues exactly. Time comes from a
+//! [`Clock`] and the API from a [`Client`], so tests drive hours of polling against the
+//! in-process simulator in milliseconds.
 //!
 //! - [`window`]: query windows and their arithmetic.
 //! - [`scan`]: reading one window completely (paging, splitting, bad bodies, offset modes).
@@ -27,11 +31,13 @@ use crate::client::Client;
 use crate::clock::Clock;
 use crate::config::{Limits, OffsetMode, PollConfig, SourceConfig};
 use crate::metrics::selfmetrics::SelfMetrics;
+use crate::metrics::state::SourceKpis;
 use crate::metrics::Metrics;
 use crate::poller::rescan::RescanSchedule;
 use crate::poller::scan::{OffsetSemantics, PollError, ScanStats};
 use crate::poller::seen::SeenSet;
 use crate::poller::window::{floor_second, Window};
+use crate::state::{SourceState, SourceView, StateStore};
 use crate::status::StatusBoard;
 
 /// What one tick did, for logs and tests.
@@ -67,6 +73,10 @@ pub struct SourcePoller {
     clock: Arc<dyn Clock>,
     metrics: Arc<Metrics>,
     status: Arc<StatusBoard>,
+    /// Checkpoints and publishes what each tick counted.
+    state: Arc<StateStore>,
+    /// The source's account and stream, hashed ([`crate::state::identity`]).
+    identity: String,
     watermark: DateTime<Utc>,
     rescans: RescanSchedule,
     seen: SeenSet,
@@ -78,6 +88,11 @@ pub struct SourcePoller {
     /// When the last tick started, so a poller that takes over after a reload keeps the
     /// cadence instead of polling at once.
     last_tick: Option<DateTime<Utc>>,
+    /// This source's KPI state as counted so far, ahead of what is published until the tick
+    /// commits. Owned here, so no other source's commit can checkpoint half of this tick.
+    kpis: SourceKpis,
+    /// Set by [`SourcePoller::run`]: a shutdown cuts the tick short at the next page boundary.
+    stop: Option<tokio::sync::watch::Receiver<bool>>,
 }
 
 fn to_chrono(d: std::time::Duration) -> Duration {
@@ -85,7 +100,9 @@ fn to_chrono(d: std::time::Duration) -> Duration {
 }
 
 impl SourcePoller {
-    /// A poller for `source` whose first poll reaches back `poll.start_lookback`.
+    /// A poller for `source` whose first poll reaches back `poll.start_lookback` (unless
+    /// [`SourcePoller::restore`] gives it a checkpointed state).
+    #[allow(clippy::too_many_arguments)] // each is a distinct dependency; a struct would only rename them
     pub fn new(
         source: &SourceConfig,
         poll: &PollConfig,
@@ -94,6 +111,7 @@ impl SourcePoller {
         clock: Arc<dyn Clock>,
         metrics: Arc<Metrics>,
         status: Arc<StatusBoard>,
+        state: Arc<StateStore>,
     ) -> Self {
         let now = clock.now();
         let watermark = floor_second(now - to_chrono(poll.delay) - to_chrono(poll.start_lookback));
@@ -108,6 +126,17 @@ impl SourcePoller {
             .watermark
             .with_label_values(&[&source.name])
             .set(watermark.timestamp() as f64);
+        // Counters go on from what is published for this source: nothing at a fresh start,
+        // the predecessor's counts for a poller built on a config reload (the hand-over, or a
+        // restored checkpoint, then replaces them with the exact working copy).
+        let kpis = metrics
+            .kpis
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .sources
+            .get(&source.name)
+            .cloned()
+            .unwrap_or_default();
         Self {
             name: source.name.clone(),
             tz_offset_minutes: source.time_zone_offset_minutes,
@@ -118,6 +147,8 @@ impl SourcePoller {
             clock,
             metrics,
             status,
+            state,
+            identity: crate::state::identity(&source.account_id, &source.stream_id),
             watermark,
             rescans,
             seen: SeenSet::default(),
@@ -125,7 +156,63 @@ impl SourcePoller {
             density: None,
             counted_ends: Vec::new(),
             last_tick: None,
+            kpis,
+            stop: None,
         }
+    }
+
+    /// Continues from a checkpointed state: its watermark, rescans, seen ids and counters.
+    /// Offset semantics learned under `offset_mode: auto` carry over; a forced mode in the
+    /// config wins.
+    pub fn restore(&mut self, restored: SourceState) {
+        let SourceState {
+            identity: _,
+            watermark,
+            offsets,
+            rescans,
+            seen,
+            kpis,
+        } = restored;
+        self.watermark = watermark;
+        let ages = self.poll.rescans.iter().map(|d| to_chrono(*d)).collect();
+        self.rescans = RescanSchedule::restore(ages, rescans);
+        self.seen = seen;
+        if self.offsets == OffsetSemantics::Auto {
+            self.offsets = offsets;
+        }
+        self.kpis = kpis;
+        let src = [self.name.as_str()];
+        let own = &self.metrics.own;
+        own.watermark
+            .with_label_values(&src)
+            .set(self.watermark.timestamp() as f64);
+        own.tracked_conversations
+            .with_label_values(&src)
+            .set(self.seen.len() as i64);
+        self.status.set_watermark(&self.name, self.watermark);
+    }
+
+    /// The state a checkpoint holds for this source, as of now.
+    pub fn view(&self) -> SourceView<'_> {
+        SourceView {
+            identity: &self.identity,
+            watermark: self.watermark,
+            offsets: self.offsets,
+            rescans: self.rescans.pending(),
+            seen: &self.seen,
+            kpis: &self.kpis,
+        }
+    }
+
+    /// Makes ticks stop at their next page boundary once `stop` turns true (what
+    /// [`SourcePoller::run`] does with its shutdown signal; tests call it to cut a tick short).
+    pub fn stop_when(&mut self, stop: tokio::sync::watch::Receiver<bool>) {
+        self.stop = Some(stop);
+    }
+
+    /// True once a shutdown was asked for.
+    fn stopping(&self) -> bool {
+        self.stop.as_ref().is_some_and(|stop| *stop.borrow())
     }
 
     /// The source's name (its `source` label).
@@ -157,8 +244,10 @@ impl SourcePoller {
             .earliest_start()
             .map_or(self.watermark, |r| r.min(self.watermark));
         self.seen.forget_before(frontier);
-        // Everything this tick counted becomes visible to scrapes at once.
-        self.metrics.publish();
+        // Everything this tick counted is checkpointed, then visible to scrapes at once.
+        self.state
+            .commit(&self.name, self.view(), self.clock.now())
+            .await;
         let published = self.clock.now().timestamp_millis();
         report.freshness_ms = self
             .counted_ends
@@ -203,6 +292,15 @@ impl SourcePoller {
                     "poll"
                 );
             }
+            Err(PollError::Stopped) => {
+                tracing::info!(
+                    source = %self.name,
+                    watermark = %self.watermark.format("%Y-%m-%dT%H:%M:%SZ"),
+                    ingested = s.pages.ingested,
+                    "poll cut short by shutdown; what it counted is committed, the rest is read after a restart"
+                );
+                report.error = Some(PollError::Stopped.to_string());
+            }
             Err(e) => {
                 let msg = e.to_string();
                 own.up.with_label_values(&src).set(0);
@@ -228,6 +326,9 @@ impl SourcePoller {
         let chunk = to_chrono(self.poll.chunk);
         let from = self.watermark;
         for window in Window::chunks(from, target, chunk) {
+            if self.stopping() {
+                return Err(PollError::Stopped);
+            }
             let stats = self.scan(window).await;
             match stats {
                 Ok(stats) => {
@@ -244,7 +345,12 @@ impl SourcePoller {
         // First passes went first; rescans use what is left of this tick.
         let mut due = self.rescans.take_due(self.clock.now(), chunk).into_iter();
         while let Some(rescan) = due.next() {
-            match self.scan(rescan.window).await {
+            let result = if self.stopping() {
+                Err(PollError::Stopped)
+            } else {
+                self.scan(rescan.window).await
+            };
+            match result {
                 Ok(stats) => {
                     add_stats(&mut report.stats, &stats);
                     report.rescans += 1;
@@ -271,10 +377,12 @@ impl SourcePoller {
         Ok(())
     }
 
-    /// Polls every `poll.interval` until `shutdown` says stop; a tick in progress finishes.
-    /// The first tick runs at once, unless the poller took over a predecessor's cadence
-    /// ([`SourcePoller::resume`]). Returns the poller, so its progress can be handed on.
+    /// Polls every `poll.interval` until `shutdown` says stop; a tick in progress stops at its
+    /// next page boundary and commits what it counted. The first tick runs at once, unless the
+    /// poller took over a predecessor's cadence ([`SourcePoller::resume`]). Returns the poller,
+    /// so its progress can be handed on.
     pub async fn run(mut self, mut shutdown: tokio::sync::watch::Receiver<bool>) -> Self {
+        self.stop_when(shutdown.clone());
         let interval = to_chrono(self.poll.interval);
         loop {
             if let Some(last) = self.last_tick {

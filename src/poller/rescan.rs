@@ -45,6 +45,24 @@ impl RescanSchedule {
         }
     }
 
+    /// A schedule with these ages and queued windows (from a checkpoint). When the config now
+    /// has fewer rescan ages than the checkpoint's stages assume, such windows get the last
+    /// configured rescan; with no rescans configured, nothing stays queued.
+    pub fn restore(ages: Vec<Duration>, pending: impl IntoIterator<Item = Pending>) -> Self {
+        let last = ages.len().checked_sub(1);
+        let pending = match last {
+            None => Vec::new(),
+            Some(last) => pending
+                .into_iter()
+                .map(|p| Pending {
+                    stage: p.stage.min(last),
+                    ..p
+                })
+                .collect(),
+        };
+        Self { ages, pending }
+    }
+
     /// Queues the first rescan of a window that just had its first pass.
     pub fn first_pass_done(&mut self, window: Window) {
         if !self.ages.is_empty() {
@@ -234,6 +252,17 @@ mod tests {
         let short = s.clone().with_ages(vec![Duration::minutes(10)]);
         assert_eq!(stages(&short), vec![(t("2026-01-01T00:10:00Z"), 0)]);
         assert!(s.with_ages(Vec::new()).is_empty());
+    }
+
+    #[test]
+    fn restored_stages_fit_the_configured_ages() {
+        let p = |stage| Pending {
+            window: w("2026-01-01T00:00:00Z", "2026-01-01T00:01:00Z"),
+            stage,
+        };
+        let s = RescanSchedule::restore(vec![Duration::minutes(15)], [p(0), p(1)]);
+        assert_eq!(s.pending(), &[p(0), p(0)]);
+        assert!(RescanSchedule::restore(Vec::new(), [p(0)]).is_empty());
     }
 
     #[test]

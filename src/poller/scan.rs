@@ -12,6 +12,7 @@ use crate::poller::window::Window;
 use crate::poller::SourcePoller;
 
 /// How the API's `offset` is understood for a source (DESIGN §1 "What `offset` means").
+/// Checkpointed, so a source that switched to record offsets stays switched.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OffsetSemantics {
     /// `offset` is a page index: 11 pages of 100 per window.
@@ -38,6 +39,9 @@ pub enum PollError {
     /// The API client gave up (auth, rejected request, retries exhausted).
     #[error("{0}")]
     Client(#[from] ClientError),
+    /// A shutdown cut the poll short (not a failure: what was read is committed).
+    #[error("stopped for shutdown")]
+    Stopped,
     /// The API served the same page for two offsets while paging by index.
     #[error("window {window}: offset {offset} repeated an earlier page (or page 0 shifted by one record): the API's offset does not page as configured; set offset_mode: record (it skips records) or auto")]
     RepeatedPage {
@@ -138,6 +142,9 @@ impl SourcePoller {
         }
         stack.reverse();
         while let Some(w) = stack.pop() {
+            if self.stopping() {
+                return Err(PollError::Stopped);
+            }
             let before = stats.pages.elements;
             match self.scan_one(w, &mut stats).await? {
                 WindowResult::Complete => self.observe_density(w, stats.pages.elements - before),
@@ -206,6 +213,9 @@ impl SourcePoller {
         // Start order across all pages of this window: (still ordered, last start seen).
         let mut order: (bool, Option<i64>) = (true, None);
         for offset in mode.offsets() {
+            if offset > 0 && self.stopping() {
+                return Err(PollError::Stopped);
+            }
             let req = PageRequest {
                 start: w.start,
                 end: w.end,
@@ -284,18 +294,18 @@ impl SourcePoller {
                 Err(e) => return Err(e.into()),
             };
             let result = {
-                let mut state = self.metrics.kpis.write().unwrap_or_else(|e| e.into_inner());
                 let ctx = IngestContext {
                     tz_offset_minutes: self.tz_offset_minutes,
                     bounds: &self.metrics.bounds,
                     limits: &self.limits,
                 };
                 let ends = &mut self.counted_ends;
+                // Into the working copy: published only when the tick commits.
                 ingest_body_observed(
                     &body,
                     ctx,
                     &mut self.seen.in_window(window_end),
-                    state.source(&self.name),
+                    &mut self.kpis,
                     &mut |end| ends.push(end),
                 )
             };

@@ -14,10 +14,19 @@ use smartassist_exporter::clock::{Clock, ManualClock};
 use smartassist_exporter::config::{Buckets, Config};
 use smartassist_exporter::exposition::{parse_samples, series_id};
 use smartassist_exporter::poller::{SourcePoller, TickReport};
-use smartassist_exporter::simulator::{SimConfig, Simulator, TruthBy};
+use smartassist_exporter::simulator::{At, BurstSpec, SimConfig, Simulator, TruthBy};
 
 pub fn t(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+}
+
+/// `count` extra conversations arriving over `secs` seconds from `at` (RFC 3339).
+pub fn burst(at: &str, secs: u64, count: u32) -> BurstSpec {
+    BurstSpec {
+        at: At::Absolute(t(at)),
+        duration: StdDuration::from_secs(secs),
+        count,
+    }
 }
 
 /// The source name the harness polls as.
@@ -85,6 +94,25 @@ impl Harness {
             first_watermark,
             reports: Vec::new(),
         }
+    }
+
+    /// A restart: this exporter goes away (its last tick committed), and a new App and poller
+    /// restored from the checkpoint at `state.path` poll the same simulator on the same clock.
+    pub fn restart(&mut self) {
+        self.restart_with(|sim| Arc::new(RouterTransport::new(sim.router())));
+    }
+
+    /// [`Harness::restart`], reaching the simulator through the transport `wrap` builds.
+    pub fn restart_with(&mut self, wrap: impl FnOnce(&Simulator) -> Arc<dyn Transport>) {
+        let app = Arc::new(App::restore(&self.config, self.clock.now()).expect("restores"));
+        let transport = wrap(&self.sim);
+        let mut pollers = app::pollers(&self.config, &app, Arc::new(self.clock.clone()), |_| {
+            Ok(transport.clone())
+        })
+        .unwrap();
+        self.poller = pollers.remove(0);
+        app.status.mark_restored();
+        self.app = app;
     }
 
     /// One tick, then the clock moves to the next tick time (never backwards: retries may

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
 use serde_json::{json, Value};
-use smartassist_exporter::clock::ManualClock;
+use smartassist_exporter::clock::{ManualClock, SystemClock};
 use smartassist_exporter::simulator::{serve, SimConfig, Simulator};
 use tokio::sync::oneshot;
 
@@ -46,6 +46,30 @@ pub async fn start(cfg: SimConfig, now: DateTime<Utc>) -> Running {
         base,
         http: reqwest::Client::new(),
         stop: Some(tx),
+    }
+}
+
+/// A simulator of `SimConfig::default()` on 127.0.0.1 and the real clock, for tests that run
+/// the exporter on real time; it serves until dropped.
+pub struct RealTime {
+    pub base: String,
+    pub cfg: SimConfig,
+    _stop: oneshot::Sender<()>,
+}
+
+pub async fn start_real_time() -> RealTime {
+    let cfg = SimConfig::default();
+    let sim = Simulator::new(cfg.clone(), Arc::new(SystemClock));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = oneshot::channel::<()>();
+    tokio::spawn(serve(listener, sim, async {
+        let _ = stopped.await;
+    }));
+    RealTime {
+        base,
+        cfg,
+        _stop: stop,
     }
 }
 

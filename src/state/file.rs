@@ -1,0 +1,83 @@
+//! The checkpoint on disk: an atomic replace, and moving a bad file aside.
+//!
+//! A reader sees either the previous checkpoint or the new one, whole, whenever the process or
+//! the machine stops: the new bytes go to a temp file in the same directory (a rename is only
+//! atomic within one file system), are fsynced, renamed over the checkpoint, and the directory
+//! is fsynced so the rename itself survives a power loss.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write as _};
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+
+use super::failpoint::{self, Failpoint};
+
+/// The temp file a write goes through: `<path>.tmp`, beside the checkpoint. A leftover from a
+/// crash is simply overwritten by the next write.
+pub fn temp_path(path: &Path) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".tmp");
+    path.with_file_name(name)
+}
+
+fn directory_of(path: &Path) -> &Path {
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    }
+}
+
+/// Replaces `path` with `bytes` atomically: temp file, write, fsync, rename, fsync the
+/// directory.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let temp = temp_path(path);
+    {
+        let mut options = OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        {
+            // Counters and label values only, but nobody else needs to read them.
+            use std::os::unix::fs::OpenOptionsExt as _;
+            options.mode(0o600);
+        }
+        let mut file = options.open(&temp)?;
+        file.write_all(bytes)?;
+        failpoint::hit(Failpoint::AfterTempWrite);
+        file.sync_all()?;
+    }
+    failpoint::hit(Failpoint::AfterFsync);
+    fs::rename(&temp, path)?;
+    failpoint::hit(Failpoint::AfterRename);
+    sync_directory(directory_of(path))
+}
+
+fn sync_directory(dir: &Path) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        File::open(dir)?.sync_all()
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = dir;
+        Ok(())
+    }
+}
+
+/// Renames a checkpoint that cannot be used to `<path>.corrupt-<UTC time>` (with `-2`, `-3`…
+/// if that exists), so it can be inspected and is never read again. Returns the new name.
+pub fn move_aside(path: &Path, now: DateTime<Utc>) -> io::Result<PathBuf> {
+    let mut base = path.as_os_str().to_os_string();
+    base.push(format!(".corrupt-{}", now.format("%Y%m%dT%H%M%SZ")));
+    let mut target = PathBuf::from(&base);
+    let mut n = 1;
+    while target.exists() {
+        n += 1;
+        let mut name = base.clone();
+        name.push(format!("-{n}"));
+        target = PathBuf::from(name);
+    }
+    fs::rename(path, &target)?;
+    sync_directory(directory_of(path))?;
+    Ok(target)
+}

@@ -1,0 +1,243 @@
+//! The checkpoint's file format, version 1: JSON, one object per source.
+//!
+//! These types are the format, kept apart from the in-memory structs on purpose: a field added
+//! to `QueueSeries` must not change the file silently. The conversions in [`super::convert`]
+//! destructure the in-memory structs exhaustively, so such a field fails to compile until it
+//! has a place here (and, if the format changes, a new version with a migration).
+//!
+//! ```json
+//! {"format_version": 1, "written_at": "...", "exporter_version": "0.1.0",
+//!  "buckets": {"first_response": [1.0, ...], ...},
+//!  "sources": {"prod": {"identity": "...", "watermark": "...", "offsets": "auto",
+//!    "rescans": [{"start": "...", "end": "...", "stage": 0}],
+//!    "seen": [{"window_end": 1767225600, "ids": ["<32 hex digits>", ...]}],
+//!    "kpis": {"queues": [...], "voicemails": [...], "disconnects": [...], "campaigns": [...],
+//!             "guard": {"admitted": {...}, "overflows": {...}}, "records": {...}, "rejected": {...}}}}}
+//! ```
+//!
+//! No field holds customer data: ids are 128-bit hashes, and label values are queue and
+//! campaign names, slugs and the catalog's own words, exactly what `/metrics` shows.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::de::{self, Deserializer, Visitor};
+use serde::{Deserialize, Serialize, Serializer};
+
+use crate::config::Buckets;
+
+/// The version this build writes.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// A whole checkpoint as read.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckpointV1 {
+    /// [`FORMAT_VERSION`] when written by this build.
+    pub format_version: u32,
+    /// When it was written (for people; nothing depends on it).
+    pub written_at: DateTime<Utc>,
+    /// The exporter version that wrote it (for people).
+    pub exporter_version: String,
+    /// The histogram buckets the KPI state was counted with (DESIGN §3: never re-bucketed).
+    pub buckets: Buckets,
+    /// Per source name.
+    pub sources: BTreeMap<String, SourceV1>,
+}
+
+/// One source's poller and KPI state, as of the end of one of its ticks.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceV1 {
+    /// Hash of the source's account and stream: a source renamed onto another stream does not
+    /// inherit this one's watermark.
+    pub identity: String,
+    /// Everything started before it has had its first pass.
+    pub watermark: DateTime<Utc>,
+    /// How the API's `offset` was found to behave.
+    pub offsets: OffsetsV1,
+    /// Windows waiting for a rescan.
+    pub rescans: Vec<PendingV1>,
+    /// Ids counted, grouped by the end of the window they were last seen in.
+    pub seen: Vec<SeenGroupV1>,
+    /// Every KPI counter and histogram.
+    pub kpis: KpisV1,
+}
+
+/// `offsets`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OffsetsV1 {
+    /// Not yet known to be anything but pages.
+    Auto,
+    /// Page index.
+    Page,
+    /// Records to skip.
+    Record,
+}
+
+/// One queued rescan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PendingV1 {
+    /// Window start.
+    pub start: DateTime<Utc>,
+    /// Window end.
+    pub end: DateTime<Utc>,
+    /// Index of its next rescan age.
+    pub stage: usize,
+}
+
+/// Seen ids sharing one window end.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeenGroupV1 {
+    /// Unix seconds.
+    pub window_end: i64,
+    /// XXH3-128 hashes of dedupe keys.
+    pub ids: Vec<IdHash>,
+}
+
+/// A 128-bit id hash, written as 32 lowercase hex digits (JSON numbers stop at 2^53).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct IdHash(pub u128);
+
+impl Serialize for IdHash {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&format_args!("{:032x}", self.0))
+    }
+}
+
+impl<'de> Deserialize<'de> for IdHash {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Hex;
+        impl Visitor<'_> for Hex {
+            type Value = IdHash;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("32 hex digits")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<IdHash, E> {
+                if v.len() != 32 {
+                    return Err(E::invalid_value(de::Unexpected::Str(v), &self));
+                }
+                u128::from_str_radix(v, 16)
+                    .map(IdHash)
+                    .map_err(|_| E::invalid_value(de::Unexpected::Str(v), &self))
+            }
+        }
+        d.deserialize_str(Hex)
+    }
+}
+
+/// All KPI state of one source.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KpisV1 {
+    /// Per-queue series.
+    pub queues: Vec<QueueSeriesV1>,
+    /// smartassist_voicemails_total.
+    pub voicemails: Vec<VoicemailsV1>,
+    /// smartassist_disconnects_total.
+    pub disconnects: Vec<DisconnectsV1>,
+    /// smartassist_campaign_contacts_total.
+    pub campaigns: Vec<CampaignsV1>,
+    /// Label caps: admitted values and overflow counts.
+    pub guard: GuardV1,
+    /// smartassist_exporter_records_total by result.
+    pub records: BTreeMap<String, u64>,
+    /// smartassist_exporter_rejected_values_total by field.
+    pub rejected: BTreeMap<String, u64>,
+}
+
+/// Every per-queue series of one label set.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)] // each field is the in-memory `QueueSeries` field of the same name
+pub struct QueueSeriesV1 {
+    pub queue_id: String,
+    pub queue: String,
+    pub channel: String,
+    pub direction: String,
+    /// By outcome label value.
+    pub conversations: BTreeMap<String, u64>,
+    pub entries: u64,
+    pub answered: u64,
+    pub abandoned: u64,
+    pub overflows: u64,
+    pub callbacks_opted: u64,
+    pub callbacks_accepted: u64,
+    pub agent_interactions: u64,
+    pub consults: u64,
+    pub queue_wait: HistogramV1,
+    pub abandon_time: HistogramV1,
+    pub first_response: HistogramV1,
+    pub interaction: HistogramV1,
+    pub after_call_work: HistogramV1,
+    pub handle_time: HistogramV1,
+    pub csat: HistogramV1,
+    pub nps: HistogramV1,
+    pub likes: LikesV1,
+    /// By event label value.
+    pub no_responses: BTreeMap<String, u64>,
+}
+
+/// One histogram series: non-cumulative bucket counts, milli-unit sum, count.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct HistogramV1 {
+    pub buckets: Vec<u64>,
+    pub sum_milli: i64,
+    pub count: u64,
+}
+
+/// smartassist_survey_likes_total by vote.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct LikesV1 {
+    pub like: u64,
+    pub dislike: u64,
+}
+
+/// One smartassist_voicemails_total series.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct VoicemailsV1 {
+    pub channel: String,
+    pub direction: String,
+    pub count: u64,
+}
+
+/// One smartassist_disconnects_total series.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct DisconnectsV1 {
+    pub channel: String,
+    pub direction: String,
+    pub event: String,
+    pub count: u64,
+}
+
+/// One smartassist_campaign_contacts_total series.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct CampaignsV1 {
+    pub campaign: String,
+    pub contact_status: String,
+    pub count: u64,
+}
+
+/// The label guard of one source.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GuardV1 {
+    /// Admitted values per capped label, sorted (queues as `queue_id` U+001F `queue`).
+    pub admitted: BTreeMap<String, Vec<String>>,
+    /// smartassist_exporter_label_overflow_total by label.
+    pub overflows: BTreeMap<String, u64>,
+}

@@ -1,0 +1,74 @@
+//! Reading checkpoints written by older versions.
+//!
+//! Each step takes the parsed JSON of one version to the next, on the JSON tree, so old
+//! formats need no Rust types of their own. Version 1 is the first format, so [`MIGRATIONS`]
+//! is empty; when version 2 comes, it gets `(1, v1_to_v2)` here and the path is already
+//! tested (a synthetic version 0 in the tests goes through [`upgrade`]).
+
+use serde_json::Value;
+
+/// One step: the tree of version `from` in, the tree of version `from + 1` out.
+pub type Migration = fn(Value) -> Result<Value, String>;
+
+/// `(from, step)` for every version this build can upgrade from.
+pub const MIGRATIONS: &[(u64, Migration)] = &[];
+
+/// Why a checkpoint's version cannot be read by this build.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum VersionError {
+    /// No `format_version`, or not an integer.
+    #[error("no format_version")]
+    Missing,
+    /// Written by a newer exporter.
+    #[error("format_version {0} is newer than this exporter understands")]
+    Future(u64),
+    /// Older than any version a step exists for.
+    #[error("format_version {0} is too old to migrate")]
+    Unsupported(u64),
+    /// A step failed.
+    #[error("migrating from format_version {from}: {message}")]
+    Failed {
+        /// The version the step started from.
+        from: u64,
+        /// Why.
+        message: String,
+    },
+}
+
+fn version_of(value: &Value) -> Result<u64, VersionError> {
+    value
+        .get("format_version")
+        .and_then(Value::as_u64)
+        .ok_or(VersionError::Missing)
+}
+
+/// Applies `migrations` until `value` is at `current`.
+pub fn upgrade(
+    mut value: Value,
+    current: u64,
+    migrations: &[(u64, Migration)],
+) -> Result<Value, VersionError> {
+    loop {
+        let version = version_of(&value)?;
+        if version == current {
+            return Ok(value);
+        }
+        if version > current {
+            return Err(VersionError::Future(version));
+        }
+        let (_, step) = migrations
+            .iter()
+            .find(|(from, _)| *from == version)
+            .ok_or(VersionError::Unsupported(version))?;
+        value = step(value).map_err(|message| VersionError::Failed {
+            from: version,
+            message,
+        })?;
+        if version_of(&value)? != version + 1 {
+            return Err(VersionError::Failed {
+                from: version,
+                message: "the step did not advance format_version by one".into(),
+            });
+        }
+    }
+}

@@ -1,0 +1,407 @@
+//! The checkpoint on its own: round trip, bucket refusal, every bad file kind, migration,
+//! and publish-after-commit when the write fails.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+use serde_json::{json, Value};
+
+use super::migrate::{self, Migration, VersionError};
+use super::*;
+use crate::clock::ManualClock;
+use crate::config::{Buckets, Limits};
+use crate::ingest::{ingest_body, IngestContext};
+use crate::metrics::Metrics;
+use crate::poller::window::Window;
+use crate::simulator::{SimConfig, Simulator};
+
+fn t(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+}
+
+const SOURCE: &str = "prod";
+
+/// A source state with every kind of KPI value: simulated records ingested with tight label
+/// caps (so the guard has overflows), rescans at two stages, seen ids in several windows.
+fn rich_state() -> SourceState {
+    static STATE: std::sync::OnceLock<SourceState> = std::sync::OnceLock::new();
+    STATE.get_or_init(build_rich_state).clone()
+}
+
+fn build_rich_state() -> SourceState {
+    let now = t("2026-03-02T12:00:00Z");
+    let sim = Simulator::new(
+        SimConfig {
+            seed: 5,
+            rate_per_min: 8.0,
+            ..SimConfig::default()
+        },
+        Arc::new(ManualClock::new(now)),
+    );
+    let limits = Limits {
+        max_queues: 3,
+        max_label_values: 2,
+        ..Limits::default()
+    };
+    let bounds = AllBounds::new(&Buckets::default());
+    let mut kpis = SourceKpis::default();
+    let mut seen = SeenSet::default();
+    let mut rescans = Vec::new();
+    let mut start = now - Duration::minutes(90);
+    for stage in 0..3 {
+        let end = start + Duration::minutes(30);
+        let body = json!({ "data": sim.records_between(start, end, 0) });
+        let ctx = IngestContext {
+            tz_offset_minutes: 0,
+            bounds: &bounds,
+            limits: &limits,
+        };
+        let page = ingest_body(
+            &serde_json::to_vec(&body).unwrap(),
+            ctx,
+            &mut seen.in_window(end),
+            &mut kpis,
+        )
+        .unwrap();
+        assert!(page.ingested > 20);
+        rescans.push(Pending {
+            window: Window::new(start, end),
+            stage: stage % 2,
+        });
+        start = end;
+    }
+    assert!(kpis.guard.overflows.values().sum::<u64>() > 0, "caps hit");
+    assert!(kpis.queues.iter().any(|q| q.queue_wait.count > 0));
+    assert!(kpis.ingest.records.contains_key("in_progress"));
+    SourceState {
+        identity: identity("acct", "stream"),
+        watermark: start,
+        offsets: OffsetSemantics::Record,
+        rescans,
+        seen,
+        kpis,
+    }
+}
+
+fn dir() -> tempfile::TempDir {
+    tempfile::tempdir().unwrap()
+}
+
+fn metrics() -> Arc<Metrics> {
+    Arc::new(Metrics::new(
+        &Buckets::default(),
+        &Limits::default(),
+        [SOURCE],
+    ))
+}
+
+/// Writes `state` as source `prod` through a store, as a poller's commit does.
+async fn write(path: &Path, state: &SourceState) -> Arc<Metrics> {
+    let m = metrics();
+    let store = StateStore::new(
+        Some(path.to_owned()),
+        &Buckets::default(),
+        m.clone(),
+        &BTreeMap::new(),
+    );
+    assert!(
+        store
+            .commit(SOURCE, state.view(), t("2026-03-02T12:00:05Z"))
+            .await
+    );
+    m
+}
+
+fn now() -> DateTime<Utc> {
+    t("2026-03-02T12:30:00Z")
+}
+
+#[tokio::test]
+async fn a_checkpoint_round_trips_every_value() {
+    let d = dir();
+    let path = d.path().join("state.json");
+    let state = rich_state();
+    let written = write(&path, &state).await;
+    let restored = load(&path, &Buckets::default(), now()).unwrap().unwrap();
+    assert_eq!(restored.written_at, t("2026-03-02T12:00:05Z"));
+    assert_eq!(restored.sources.len(), 1);
+    assert_eq!(restored.sources[SOURCE], state, "state → file → state");
+
+    // What a restored exporter publishes is what the writer published.
+    let m = metrics();
+    m.kpis
+        .write()
+        .unwrap()
+        .sources
+        .insert(SOURCE.into(), restored.sources[SOURCE].kpis.clone());
+    m.publish();
+    assert_eq!(m.published().text, written.published().text);
+
+    // Nothing customer-facing went in: ids are hashes.
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(!text.contains("@"), "no email addresses");
+    assert!(
+        !file::temp_path(&path).exists(),
+        "the temp file was renamed"
+    );
+}
+
+#[tokio::test]
+async fn other_buckets_are_refused_naming_buckets() {
+    let d = dir();
+    let path = d.path().join("state.json");
+    write(&path, &rich_state()).await;
+    let mut other = Buckets::default();
+    other.queue_wait.push(3600.0);
+    let err = load(&path, &other, now()).unwrap_err();
+    let StateError::Config(e) = &err else {
+        panic!("{err}")
+    };
+    assert_eq!(e.key(), Some("buckets.queue_wait"));
+    assert!(e.to_string().contains("never re-bucketed"), "{e}");
+    assert!(path.exists(), "a refused checkpoint stays where it is");
+    // The same bounds written differently (1 vs 1.0) are the same buckets.
+    let same: Buckets =
+        serde_json::from_value(serde_json::to_value(Buckets::default()).unwrap()).unwrap();
+    assert!(load(&path, &same, now()).unwrap().is_some());
+}
+
+fn corrupt_files_in(dir: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().contains(".corrupt-"))
+        .collect()
+}
+
+#[tokio::test]
+async fn bad_checkpoints_are_moved_aside_and_the_start_is_fresh() {
+    let scratch = dir();
+    let good_path = scratch.path().join("good.json");
+    write(&good_path, &rich_state()).await;
+    let good = std::fs::read(&good_path).unwrap();
+    let good_tree: Value = serde_json::from_slice(&good).unwrap();
+    let edit = |f: &dyn Fn(&mut Value)| {
+        let mut v = good_tree.clone();
+        f(&mut v);
+        serde_json::to_vec(&v).unwrap()
+    };
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("empty", Vec::new()),
+        ("whitespace", b" \n".to_vec()),
+        (
+            "corrupt JSON",
+            b"{\"format_version\": 1, \"sources\": {,}".to_vec(),
+        ),
+        ("truncated", good[..good.len() / 2].to_vec()),
+        ("binary garbage", vec![0xff, 0x00, 0x13, 0x37]),
+        ("not an object", b"[1, 2, 3]".to_vec()),
+        (
+            "future version",
+            edit(&|v| v["format_version"] = json!(FORMAT_VERSION + 1)),
+        ),
+        (
+            "no version",
+            edit(&|v| {
+                v.as_object_mut().unwrap().remove("format_version");
+            }),
+        ),
+        (
+            "wrong type",
+            edit(&|v| v["sources"][SOURCE]["watermark"] = json!(5)),
+        ),
+        (
+            "bad id hash",
+            edit(&|v| v["sources"][SOURCE]["seen"][0]["ids"][0] = json!("xyz")),
+        ),
+        (
+            "histogram of the wrong size",
+            edit(&|v| {
+                v["sources"][SOURCE]["kpis"]["queues"][0]["queue_wait"]["buckets"] = json!([1])
+            }),
+        ),
+        (
+            "unknown direction",
+            edit(&|v| v["sources"][SOURCE]["kpis"]["queues"][0]["direction"] = json!("sideways")),
+        ),
+        (
+            "unknown field",
+            edit(&|v| v["sources"][SOURCE]["extra"] = json!(true)),
+        ),
+    ];
+    for (kind, bytes) in cases {
+        let d = dir();
+        let path = d.path().join("state.json");
+        std::fs::write(&path, &bytes).unwrap();
+        let restored = load(&path, &Buckets::default(), now())
+            .unwrap_or_else(|e| panic!("{kind}: must not fail the start: {e}"));
+        assert!(restored.is_none(), "{kind}: fresh start");
+        assert!(!path.exists(), "{kind}: moved away");
+        let aside = corrupt_files_in(d.path());
+        assert_eq!(aside.len(), 1, "{kind}");
+        assert!(
+            aside[0].ends_with("state.json.corrupt-20260302T123000Z"),
+            "{kind}: {aside:?}"
+        );
+        assert_eq!(
+            std::fs::read(&aside[0]).unwrap(),
+            bytes,
+            "{kind}: kept as is"
+        );
+
+        // The fresh start checkpoints normally, and a second bad file does not overwrite
+        // the first one moved aside.
+        write(&path, &rich_state()).await;
+        assert!(load(&path, &Buckets::default(), now()).unwrap().is_some());
+        std::fs::write(&path, b"{").unwrap();
+        assert!(load(&path, &Buckets::default(), now()).unwrap().is_none());
+        assert_eq!(corrupt_files_in(d.path()).len(), 2, "{kind}");
+    }
+}
+
+#[test]
+fn a_missing_checkpoint_is_a_fresh_start() {
+    let d = dir();
+    let restored = load(&d.path().join("none.json"), &Buckets::default(), now()).unwrap();
+    assert!(restored.is_none());
+    assert!(corrupt_files_in(d.path()).is_empty());
+}
+
+/// A made-up version 0: the watermark as Unix seconds, no `written_at` or `exporter_version`.
+fn v0_to_v1(mut v: Value) -> Result<Value, String> {
+    let top = v.as_object_mut().ok_or("not an object")?;
+    top.insert("format_version".into(), json!(1));
+    top.insert("written_at".into(), json!("1970-01-01T00:00:00Z"));
+    top.insert("exporter_version".into(), json!("unknown"));
+    for (_, source) in top
+        .get_mut("sources")
+        .and_then(Value::as_object_mut)
+        .ok_or("no sources")?
+    {
+        let s = source.as_object_mut().ok_or("source not an object")?;
+        let secs = s
+            .remove("watermark_unix")
+            .and_then(|w| w.as_i64())
+            .ok_or("no watermark_unix")?;
+        let w = DateTime::from_timestamp(secs, 0).ok_or("watermark out of range")?;
+        s.insert("watermark".into(), json!(w));
+    }
+    Ok(v)
+}
+
+#[tokio::test]
+async fn older_versions_go_through_the_migration_steps() {
+    let d = dir();
+    let path = d.path().join("state.json");
+    let state = rich_state();
+    write(&path, &state).await;
+    let mut v0: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    {
+        let top = v0.as_object_mut().unwrap();
+        top.insert("format_version".into(), json!(0));
+        top.remove("written_at");
+        top.remove("exporter_version");
+        let s = top["sources"][SOURCE].as_object_mut().unwrap();
+        s.remove("watermark");
+        s.insert("watermark_unix".into(), json!(state.watermark.timestamp()));
+    }
+    let steps: &[(u64, Migration)] = &[(0, v0_to_v1)];
+    let v1 = migrate::upgrade(v0.clone(), 1, steps).unwrap();
+    let parsed: format::CheckpointV1 = serde_json::from_value(v1).unwrap();
+    let bounds = AllBounds::new(&Buckets::default());
+    let back = convert::source_from_v1(parsed.sources[SOURCE].clone(), &bounds).unwrap();
+    assert_eq!(back, state, "a v0 file restores the same state");
+
+    // This build ships no step from 0: such a file is unusable, and so moved aside.
+    assert_eq!(
+        migrate::upgrade(v0.clone(), 1, migrate::MIGRATIONS),
+        Err(VersionError::Unsupported(0))
+    );
+    std::fs::write(&path, serde_json::to_vec(&v0).unwrap()).unwrap();
+    assert!(load(&path, &Buckets::default(), now()).unwrap().is_none());
+    assert_eq!(corrupt_files_in(d.path()).len(), 1);
+
+    // A step must advance the version by exactly one.
+    let stuck: &[(u64, Migration)] = &[(0, Ok)];
+    assert!(matches!(
+        migrate::upgrade(v0, 1, stuck),
+        Err(VersionError::Failed { from: 0, .. })
+    ));
+}
+
+#[tokio::test]
+async fn nothing_is_published_until_its_checkpoint_is_on_disk() {
+    let d = dir();
+    let missing = d.path().join("not-yet");
+    let path = missing.join("state.json");
+    let m = metrics();
+    let store = StateStore::new(
+        Some(path.clone()),
+        &Buckets::default(),
+        m.clone(),
+        &BTreeMap::new(),
+    );
+    let before = m.published().text.clone();
+    let state = rich_state();
+    assert!(
+        !store.commit(SOURCE, state.view(), now()).await,
+        "the directory does not exist"
+    );
+    assert_eq!(m.published().text, before, "not published");
+    assert!(!store.flush(now()).await, "still failing");
+
+    std::fs::create_dir(&missing).unwrap();
+    assert!(store.flush(now()).await, "retried");
+    assert_ne!(m.published().text, before, "published once on disk");
+    let restored = load(&path, &Buckets::default(), now()).unwrap().unwrap();
+    assert_eq!(restored.sources[SOURCE], state);
+    assert!(store.flush(now()).await, "nothing left to write");
+}
+
+#[tokio::test]
+async fn a_forgotten_source_leaves_the_checkpoint() {
+    let d = dir();
+    let path = d.path().join("state.json");
+    let m = metrics();
+    let store = StateStore::new(
+        Some(path.clone()),
+        &Buckets::default(),
+        m.clone(),
+        &BTreeMap::new(),
+    );
+    let state = rich_state();
+    assert!(store.commit(SOURCE, state.view(), now()).await);
+    assert!(store.commit("removed", state.view(), now()).await);
+    let on_disk = || load(&path, &Buckets::default(), now()).unwrap().unwrap();
+    assert_eq!(on_disk().sources.len(), 2);
+
+    store.forget("removed").await;
+    assert!(store.flush(now()).await);
+    let restored = on_disk();
+    assert_eq!(
+        restored.sources.keys().collect::<Vec<_>>(),
+        vec![SOURCE],
+        "only the source still configured"
+    );
+    assert_eq!(restored.sources[SOURCE], state);
+}
+
+#[tokio::test]
+async fn without_a_path_every_commit_publishes() {
+    let m = metrics();
+    let store = StateStore::new(None, &Buckets::default(), m.clone(), &BTreeMap::new());
+    let before = m.published().text.clone();
+    assert!(store.commit(SOURCE, rich_state().view(), now()).await);
+    assert_ne!(m.published().text, before);
+    assert_eq!(m.published().text, m.encode_kpis());
+}
+
+#[test]
+fn directions_cover_what_labels_produce() {
+    for raw in [Some("Inbound"), Some("OUTBOUND"), Some("both"), None] {
+        let d = crate::labels::direction_label(raw);
+        assert!(convert::DIRECTIONS.contains(&d), "{d}");
+    }
+}
