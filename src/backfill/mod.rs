@@ -13,13 +13,17 @@
 //! 3. [`series`]: the state after each step, through the exporter's collector;
 //! 4. [`openmetrics`]: the day's file, atomically.
 //!
-//! [`range`] checks the arguments and cuts the range into days; [`progress`] reports.
+//! [`range`] checks the arguments and cuts the range into days; [`progress`] reports;
+//! [`resume`] lets an interrupted run continue after its last finished day; [`handover`]
+//! writes the checkpoint as of `--to` (`--state-out`) that the live exporter continues from.
 
+pub mod handover;
 pub mod openmetrics;
 pub mod place;
 pub mod progress;
 pub mod range;
 pub mod read;
+pub mod resume;
 pub mod series;
 
 use std::collections::HashSet;
@@ -36,7 +40,7 @@ use crate::metrics::catalog::KPI_FAMILIES;
 use crate::metrics::state::{AllBounds, KpiState};
 use crate::metrics::Metrics;
 use crate::poller::window::floor_second;
-use crate::state::StateStore;
+use crate::state::{identity, StateStore};
 use crate::status::StatusBoard;
 
 use place::{Placer, Skipped};
@@ -71,6 +75,8 @@ pub struct Backfill {
     options: Options,
     plan: Plan,
     poll: PollConfig,
+    params: resume::Params,
+    resumed: Option<resume::Resumed>,
 }
 
 /// Why a backfill stopped. The day files written so far stay; running the same command again
@@ -94,6 +100,12 @@ pub enum BackfillError {
         day: chrono::NaiveDate,
         /// Why.
         message: String,
+    },
+    /// A checkpoint could not be written (the error is logged).
+    #[error("cannot write the checkpoint {path} (see the error logged before)")]
+    Checkpoint {
+        /// The checkpoint.
+        path: PathBuf,
     },
     /// A file could not be written.
     #[error("cannot write {path}: {error}")]
@@ -133,9 +145,32 @@ fn reserved_labels() -> HashSet<&'static str> {
         .collect()
 }
 
+/// One source being backfilled.
+struct Source {
+    reader: SourceReader,
+    placer: Placer,
+    /// The source's KPI state as of the last sample (a state of one source).
+    state: KpiState,
+    identity: String,
+}
+
+impl Source {
+    fn name(&self) -> &str {
+        self.reader.name()
+    }
+
+    fn kpis(&self) -> &crate::metrics::state::SourceKpis {
+        self.state
+            .sources
+            .get(self.name())
+            .expect("created with the source")
+    }
+}
+
 impl Backfill {
-    /// Checks `options` against each other, `config` and `now`: one [`ConfigError`] naming
-    /// the flag when they make no sense (exit code 2).
+    /// Checks `options` against each other, `config` and `now`, and looks in `--out` for an
+    /// interrupted run of the same backfill: one [`ConfigError`] naming the flag when they make
+    /// no sense (exit code 2).
     pub fn new(config: Config, options: Options, now: DateTime<Utc>) -> Result<Self, ConfigError> {
         let plan = Plan::new(options.from, options.to, options.step, &config.poll, now)?;
         let reserved = reserved_labels();
@@ -155,17 +190,50 @@ impl Backfill {
             }
         }
         let poll = read::reader_poll(&config.poll, options.max_requests_per_minute);
+        let params = resume::Params {
+            from: plan.from,
+            to: plan.to,
+            step_s: plan.step.num_seconds(),
+            labels: options.labels.clone(),
+            longest_s: plan.longest.num_seconds(),
+            sources: config
+                .sources
+                .iter()
+                .map(|s| (s.name.clone(), identity(&s.account_id, &s.stream_id)))
+                .collect(),
+        };
+        let resumed = resume::load(&options.out, &params, &config.buckets)?;
+        if let Some(r) = &resumed {
+            if plan.day_index(r.done).is_none()
+                || params.sources.keys().any(|s| !r.sources.contains_key(s))
+            {
+                return Err(ConfigError::invalid(
+                    "--out",
+                    format!(
+                        "{}: its checkpoint does not match the range or the sources; remove the directory to start over",
+                        options.out.display()
+                    ),
+                ));
+            }
+        }
         Ok(Self {
             config,
             options,
             plan,
             poll,
+            params,
+            resumed,
         })
     }
 
     /// The checked range.
     pub fn plan(&self) -> &Plan {
         &self.plan
+    }
+
+    /// The day an interrupted run finished last, if this run resumes one.
+    pub fn resumes_after(&self) -> Option<chrono::NaiveDate> {
+        self.resumed.as_ref().map(|r| r.done)
     }
 
     /// Runs the backfill: requests wait on `clock` (the budget, retries), each source reaches
@@ -177,10 +245,18 @@ impl Backfill {
     ) -> Result<Summary, BackfillError> {
         let (config, plan) = (&self.config, &self.plan);
         let out = &self.options.out;
-        std::fs::create_dir_all(out).map_err(|error| BackfillError::Io {
-            path: out.clone(),
-            error,
-        })?;
+        let io = |path: &std::path::Path| {
+            let path = path.to_owned();
+            move |error| BackfillError::Io { path, error }
+        };
+        std::fs::create_dir_all(out).map_err(io(out))?;
+        let first_day = match &self.resumed {
+            Some(r) => plan.day_index(r.done).map_or(0, |i| i + 1),
+            None => {
+                resume::save_params(out, &self.params).map_err(io(out))?;
+                0
+            }
+        };
         let names: Vec<&str> = config.sources.iter().map(|s| s.name.as_str()).collect();
         let bounds = AllBounds::new(&config.buckets);
         // The readers' scratch counts and self-metrics: never served, reported.
@@ -197,14 +273,17 @@ impl Backfill {
             &Default::default(),
         ));
         let budgets = LimiterRegistry::new(self.poll.max_requests_per_minute, clock.clone());
-        let read_from = floor_second(plan.from - plan.longest);
+        let read_from = match plan.days.get(first_day) {
+            Some(day) => floor_second(day.first - plan.longest),
+            None => plan.to,
+        };
         let mut sources = Vec::with_capacity(config.sources.len());
         for source in &config.sources {
             let t = transport(source).map_err(|e| BackfillError::Transport {
                 source_name: source.name.clone(),
                 message: e.to_string(),
             })?;
-            let reader = SourceReader::new(
+            let mut reader = SourceReader::new(
                 source,
                 config,
                 &self.poll,
@@ -216,14 +295,31 @@ impl Backfill {
                 status.clone(),
                 store.clone(),
             );
-            let placer = Placer::new(source.time_zone_offset_minutes, plan.to, plan.longest);
+            let mut placer = Placer::new(source.time_zone_offset_minutes, plan.to, plan.longest);
             let mut state = KpiState::default();
             state.source(&source.name);
-            sources.push((reader, placer, state));
+            if let Some(earlier) = self
+                .resumed
+                .as_ref()
+                .and_then(|r| r.sources.get(&source.name))
+            {
+                reader.learned(earlier.offsets);
+                placer.counted_before(earlier.seen.entries().map(|(id, _)| id));
+                state
+                    .sources
+                    .insert(source.name.clone(), earlier.kpis.clone());
+            }
+            sources.push(Source {
+                reader,
+                placer,
+                state,
+                identity: identity(&source.account_id, &source.stream_id),
+            });
         }
         tracing::info!(
             from = %show(plan.from), to = %show(plan.to), step_s = plan.step.num_seconds(),
             days = plan.days.len(), sources = sources.len(),
+            resume_after = %self.resumes_after().map(|d| d.to_string()).unwrap_or_else(|| "none".into()),
             read_from = %show(read_from),
             longest_counted = %humantime::format_duration(plan.longest.to_std().unwrap_or_default()),
             max_requests_per_minute = self.poll.max_requests_per_minute,
@@ -232,46 +328,58 @@ impl Backfill {
         );
 
         let extra = openmetrics::extra_labels_text(&self.options.labels);
-        let mut sampler = Sampler::default();
-        let mut progress = Progress::new(plan.days.len(), 0);
+        let mut sampler = {
+            let mut all = KpiState::default();
+            for s in &sources {
+                all.sources.insert(s.name().to_owned(), s.kpis().clone());
+            }
+            Sampler::resume(&all, &bounds)
+        };
+        let mut progress = Progress::new(plan.days.len(), first_day);
         let mut summary = Summary::default();
-        for day in &plan.days {
+        for day in &plan.days[first_day..] {
             let started = Instant::now();
             let mut tracks = sampler.start_day(day.steps);
             let (mut conversations, mut requests) = (0u64, 0u64);
-            for (reader, placer, state) in &mut sources {
-                let read = reader
+            for s in &mut sources {
+                let read = s
+                    .reader
                     .read_until(day.fetch_until)
                     .await
                     .map_err(|message| BackfillError::Read {
-                        source_name: reader.name().to_owned(),
+                        source_name: s.reader.name().to_owned(),
                         day: day.date,
                         message,
                     })?;
                 requests += read.requests;
-                let name = reader.name().to_owned();
-                conversations += placer.place(read.bodies, day.first, day.fetch_until, |due| {
-                    count_day(
-                        day,
-                        plan.step,
-                        due,
-                        &name,
-                        state,
-                        &bounds,
-                        config,
-                        &mut sampler,
-                        &mut tracks,
-                    )
-                });
+                let name = s.reader.name().to_owned();
+                let state = &mut s.state;
+                conversations += s
+                    .placer
+                    .place(read.bodies, day.first, day.fetch_until, |due| {
+                        count_day(
+                            day,
+                            plan.step,
+                            due,
+                            &name,
+                            state,
+                            &bounds,
+                            config,
+                            &mut sampler,
+                            &mut tracks,
+                        )
+                    });
             }
             let path = out.join(openmetrics::day_file_name(day.date));
             let samples = openmetrics::write_atomically(&path, |w| {
                 openmetrics::write_day(w, &tracks, day.first, plan.step, &sampler.shapes, &extra)
             })
-            .map_err(|error| BackfillError::Io {
-                path: path.clone(),
-                error,
-            })?;
+            .map_err(io(&path))?;
+            // Then the checkpoint that says this day is done.
+            let after = resume::checkpoint_path(out, day.date);
+            self.checkpoint(&after, &sources, day.fetch_until, false)
+                .await?;
+            resume::prune(out, day.date);
             let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
             let budget_wait_s = names
                 .iter()
@@ -294,27 +402,82 @@ impl Backfill {
             summary.files.push(path);
         }
         progress.finish();
-        for (reader, placer, _) in &sources {
-            let s = placer.skipped();
-            if s.too_long > 0 {
+        if let Some(path) = &self.options.state_out {
+            self.checkpoint(path, &sources, plan.to, true).await?;
+            tracing::info!(
+                path = %path.display(),
+                watermark = %show(plan.to),
+                "checkpoint as of --to written: start the exporter with state.path set to it"
+            );
+        }
+        for s in &sources {
+            let k = s.placer.skipped();
+            if k.too_long > 0 {
                 tracing::warn!(
-                    source = %reader.name(), count = s.too_long,
+                    source = %s.name(), count = k.too_long,
                     longest = %humantime::format_duration(plan.longest.to_std().unwrap_or_default()),
                     "conversations that lasted longer than the last poll.rescans age were not counted (the live exporter would not count them either)"
                 );
             }
-            if s.malformed > 0 {
-                tracing::warn!(source = %reader.name(), count = s.malformed, "malformed records (not objects, or no conversationId/sessionId) were skipped");
+            if k.malformed > 0 {
+                tracing::warn!(source = %s.name(), count = k.malformed, "malformed records (not objects, or no conversationId/sessionId) were skipped");
             }
             tracing::info!(
-                source = %reader.name(),
-                ended_after_to = s.ended_after_to,
-                in_progress = s.in_progress,
+                source = %s.name(),
+                ended_after_to = k.ended_after_to,
+                in_progress = k.in_progress,
                 "conversations still running at --to (or when read) are left to the live exporter's rescans"
             );
-            summary.skipped.push((reader.name().to_owned(), s));
+            summary.skipped.push((s.name().to_owned(), k));
         }
         Ok(summary)
+    }
+
+    /// Writes every source's state as one checkpoint at `path`, with `watermark`. The final
+    /// one (`handover`) also holds the rescans the live exporter owes ([`handover`]).
+    async fn checkpoint(
+        &self,
+        path: &std::path::Path,
+        sources: &[Source],
+        watermark: DateTime<Utc>,
+        final_one: bool,
+    ) -> Result<(), BackfillError> {
+        let ages: Vec<TimeDelta> = self
+            .config
+            .poll
+            .rescans
+            .iter()
+            .map(|d| TimeDelta::from_std(*d).unwrap_or(TimeDelta::MAX))
+            .collect();
+        let rescans = if final_one {
+            handover::pending_rescans(self.plan.to, &ages)
+        } else {
+            Vec::new()
+        };
+        let seen: Vec<_> = sources
+            .iter()
+            .map(|s| handover::seen_at(s.placer.handover_ids(), self.plan.to))
+            .collect();
+        let sections: Vec<handover::Section<'_>> = sources
+            .iter()
+            .zip(&seen)
+            .map(|(s, seen)| handover::Section {
+                name: s.name(),
+                identity: &s.identity,
+                watermark,
+                offsets: s.reader.offsets(),
+                rescans: &rescans,
+                seen,
+                kpis: s.kpis(),
+            })
+            .collect();
+        if handover::write_checkpoint(path, &self.config.buckets, &sections, Utc::now()).await {
+            Ok(())
+        } else {
+            Err(BackfillError::Checkpoint {
+                path: path.to_owned(),
+            })
+        }
     }
 }
 

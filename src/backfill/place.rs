@@ -169,6 +169,12 @@ impl Placer {
         result
     }
 
+    /// Ids counted by an interrupted run that the final checkpoint needs (its
+    /// [`Placer::handover_ids`]): a resumed run continues the list.
+    pub fn counted_before(&mut self, ids: impl IntoIterator<Item = u128>) {
+        self.handover.extend(ids);
+    }
+
     /// Ids of counted conversations that started within the longest duration before `--to`:
     /// the live exporter's rescans may see them again, so its checkpoint must hold them.
     pub fn handover_ids(&self) -> &[u128] {

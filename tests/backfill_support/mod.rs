@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
-use smartassist_exporter::backfill::{Backfill, Options, Summary};
+use smartassist_exporter::backfill::{Backfill, BackfillError, Options, Summary};
 use smartassist_exporter::client::{RouterTransport, Transport};
 use smartassist_exporter::clock::ManualClock;
 use smartassist_exporter::config::{Buckets, Config};
@@ -41,6 +41,7 @@ pub fn simulator(cfg: SimConfig, now: DateTime<Utc>) -> (Simulator, ManualClock)
 }
 
 /// Backfills `[from, to]` from `sim` into `out`: unlimited budget, the simulator's clock.
+#[allow(clippy::too_many_arguments)]
 pub async fn backfill(
     sim: &Simulator,
     clock: &ManualClock,
@@ -52,6 +53,27 @@ pub async fn backfill(
     labels: &[(&str, &str)],
     state_out: Option<PathBuf>,
 ) -> Summary {
+    let transport: Arc<dyn Transport> = Arc::new(RouterTransport::new(sim.router()));
+    backfill_through(
+        transport, clock, config, from, to, out, step, labels, state_out,
+    )
+    .await
+    .expect("backfill runs")
+}
+
+/// [`backfill`] through `transport`, which may fail.
+#[allow(clippy::too_many_arguments)]
+pub async fn backfill_through(
+    transport: Arc<dyn Transport>,
+    clock: &ManualClock,
+    config: &Config,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    out: &Path,
+    step: Duration,
+    labels: &[(&str, &str)],
+    state_out: Option<PathBuf>,
+) -> Result<Summary, BackfillError> {
     let options = Options {
         from,
         to,
@@ -66,10 +88,8 @@ pub async fn backfill(
     };
     use smartassist_exporter::clock::Clock as _;
     let run = Backfill::new(config.clone(), options, clock.now()).expect("valid arguments");
-    let transport: Arc<dyn Transport> = Arc::new(RouterTransport::new(sim.router()));
     run.run(Arc::new(clock.clone()), move |_| Ok(transport.clone()))
         .await
-        .expect("backfill runs")
 }
 
 /// The samples at `times` of the OpenMetrics files in `dir`: series text (labels as
