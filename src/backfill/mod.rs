@@ -342,17 +342,25 @@ impl Backfill {
             let mut tracks = sampler.start_day(day.steps);
             let (mut conversations, mut requests) = (0u64, 0u64);
             for s in &mut sources {
-                let read = s
-                    .reader
-                    .read_until(day.fetch_until)
-                    .await
-                    .map_err(|message| BackfillError::Read {
-                        source_name: s.reader.name().to_owned(),
-                        day: day.date,
-                        message,
-                    })?;
-                requests += read.requests;
                 let name = s.reader.name().to_owned();
+                let reading = s.reader.read_until(day.fetch_until);
+                tokio::pin!(reading);
+                let mut shown = tokio::time::interval(Duration::from_millis(500));
+                let read = loop {
+                    tokio::select! {
+                        read = &mut reading => break read,
+                        _ = shown.tick(), if progress.interactive() => {
+                            let (sent, waited) = spent(&scratch, &names);
+                            progress.reading(day.date, sent, waited);
+                        }
+                    }
+                };
+                let read = read.map_err(|message| BackfillError::Read {
+                    source_name: name.clone(),
+                    day: day.date,
+                    message,
+                })?;
+                requests += read.requests;
                 let state = &mut s.state;
                 conversations += s
                     .placer
@@ -381,10 +389,7 @@ impl Backfill {
                 .await?;
             resume::prune(out, day.date);
             let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
-            let budget_wait_s = names
-                .iter()
-                .map(|n| scratch.own.rate_limit_wait.with_label_values(&[n]).get())
-                .sum();
+            let (_, budget_wait_s) = spent(&scratch, &names);
             progress.day_done(&DayReport {
                 date: day.date,
                 conversations,
@@ -434,7 +439,8 @@ impl Backfill {
     }
 
     /// Writes every source's state as one checkpoint at `path`, with `watermark`. The final
-    /// one (`handover`) also holds the rescans the live exporter owes ([`handover`]).
+    /// one (`final_one`, `--state-out`) also holds the rescans the live exporter owes
+    /// ([`handover`]).
     async fn checkpoint(
         &self,
         path: &std::path::Path,
@@ -521,6 +527,23 @@ fn count_day(
         "every conversation of the day was counted"
     );
     n
+}
+
+/// API requests sent (any status) and seconds waited for the budget so far, all sources.
+fn spent(metrics: &Metrics, sources: &[&str]) -> (u64, f64) {
+    let sent = metrics
+        .registry
+        .gather()
+        .iter()
+        .filter(|f| f.name() == "smartassist_exporter_api_requests_total")
+        .flat_map(|f| f.get_metric())
+        .map(|m| m.get_counter().get_value() as u64)
+        .sum();
+    let waited = sources
+        .iter()
+        .map(|n| metrics.own.rate_limit_wait.with_label_values(&[n]).get())
+        .sum();
+    (sent, waited)
 }
 
 fn show(t: DateTime<Utc>) -> String {

@@ -1,9 +1,13 @@
 //! What a long backfill shows while it runs: a progress bar on stderr when stderr is a
-//! terminal, otherwise one log line per finished day.
+//! terminal (days done, conversations, requests, budget waits, ETA), otherwise one log line
+//! per finished day. A month at 50 requests a minute takes hours; either way the operator
+//! sees it move.
 
+use std::io::IsTerminal as _;
 use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 /// What one finished day file took.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -31,17 +35,45 @@ pub struct Progress {
     started: Instant,
     conversations: u64,
     requests: u64,
+    bar: Option<ProgressBar>,
 }
 
 impl Progress {
-    /// Progress over `days` day files, `done` of them finished before (a resumed run).
+    /// Progress over `days` day files, `done` of them finished before (a resumed run): a bar
+    /// when stderr is a terminal, log lines otherwise.
     pub fn new(days: usize, done: usize) -> Self {
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let bar = ProgressBar::with_draw_target(
+                Some(days as u64),
+                ProgressDrawTarget::stderr_with_hz(4),
+            );
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "{elapsed_precise} [{bar:30}] {pos}/{len} days  {msg}  ETA {eta}",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
+            );
+            bar.set_position(done as u64);
+            bar.enable_steady_tick(Duration::from_millis(500));
+            bar
+        });
         Self {
             days,
             done,
             started: Instant::now(),
             conversations: 0,
             requests: 0,
+            bar,
+        }
+    }
+
+    /// While a day is read: API requests and budget waits so far, all sources (on the bar).
+    pub fn reading(&self, date: NaiveDate, requests: u64, budget_wait_s: f64) {
+        if let Some(bar) = &self.bar {
+            bar.set_message(format!(
+                "reading {date}: {} conversations counted, {requests} requests, budget waits {budget_wait_s:.0}s",
+                self.conversations            ));
         }
     }
 
@@ -52,23 +84,35 @@ impl Progress {
         self.requests += r.requests;
         let left = self.days - self.done.min(self.days);
         let eta = self.started.elapsed().as_secs_f64() / self.done as f64 * left as f64;
-        tracing::info!(
-            day = %r.date,
-            days_done = self.done,
-            days = self.days,
-            conversations = r.conversations,
-            requests = r.requests,
-            budget_wait_s = format!("{:.1}", r.budget_wait_s),
-            samples = r.samples,
-            bytes = r.bytes,
-            took_ms = r.took.as_millis() as u64,
-            eta_s = eta.round() as u64,
-            "backfill day written"
-        );
+        let log = || {
+            tracing::info!(
+                day = %r.date,
+                days_done = self.done,
+                days = self.days,
+                conversations = r.conversations,
+                requests = r.requests,
+                budget_wait_s = format!("{:.1}", r.budget_wait_s),
+                samples = r.samples,
+                bytes = r.bytes,
+                took_ms = r.took.as_millis() as u64,
+                eta_s = eta.round() as u64,
+                "backfill day written"
+            )
+        };
+        match &self.bar {
+            Some(bar) => {
+                bar.suspend(log);
+                bar.set_position(self.done as u64);
+            }
+            None => log(),
+        }
     }
 
     /// The run is over.
     pub fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
         tracing::info!(
             days = self.done,
             conversations = self.conversations,
@@ -76,5 +120,10 @@ impl Progress {
             took_ms = self.started.elapsed().as_millis() as u64,
             "backfill finished"
         );
+    }
+
+    /// True when a bar is shown (stderr is a terminal).
+    pub fn interactive(&self) -> bool {
+        self.bar.is_some()
     }
 }
