@@ -128,3 +128,116 @@ pub fn write_atomically(
     }
     Ok(n)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::{BTreeSet, HashSet};
+
+    use chrono::{DateTime, TimeDelta, Utc};
+    use prometheus::{Encoder as _, TextEncoder};
+
+    use super::*;
+    use crate::backfill::series::Sampler;
+    use crate::config::{Buckets, Limits};
+    use crate::ingest::{ingest_body, IngestContext};
+    use crate::metrics::collector::families;
+    use crate::metrics::state::{AllBounds, KpiState};
+
+    fn seed_state(bounds: &AllBounds) -> KpiState {
+        let body = std::fs::read("tests/fixtures/seed-sample-response.json").unwrap();
+        let mut state = KpiState::default();
+        let ctx = IngestContext {
+            tz_offset_minutes: -330,
+            bounds,
+            limits: &Limits::default(),
+        };
+        ingest_body(&body, ctx, &mut HashSet::new(), state.source("seed")).unwrap();
+        state
+    }
+
+    fn t0() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-11-01T00:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc)
+    }
+
+    /// Writes a day of `steps` samples whose state is empty at sample 0 and the seed fixture
+    /// from sample 1 on.
+    fn seed_day(steps: u32, extra: &str) -> String {
+        let bounds = AllBounds::new(&Buckets::default());
+        let state = seed_state(&bounds);
+        let mut sampler = Sampler::default();
+        let mut day = sampler.start_day(steps);
+        let kpis = state.sources.get("seed").unwrap();
+        sampler.sample(&mut day, 1, "seed", kpis, &bounds);
+        let mut out = Vec::new();
+        write_day(
+            &mut out,
+            &day,
+            t0(),
+            TimeDelta::minutes(1),
+            &sampler.shapes,
+            extra,
+        )
+        .unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn samples_are_the_exporters_exposition_with_timestamps() {
+        let bounds = AllBounds::new(&Buckets::default());
+        let state = seed_state(&bounds);
+        let mut encoded = Vec::new();
+        TextEncoder::new()
+            .encode(&families(&state, &bounds), &mut encoded)
+            .unwrap();
+        let kpi_names: Vec<&str> = KPI_FAMILIES.iter().map(|f| f.name).collect();
+        let expected: BTreeSet<String> = String::from_utf8(encoded)
+            .unwrap()
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .filter(|l| kpi_names.iter().any(|n| l.starts_with(n)))
+            .map(str::to_owned)
+            .collect();
+        let text = seed_day(2, "");
+        let at_1 = format!(" {}", (t0() + TimeDelta::minutes(1)).timestamp());
+        let written: BTreeSet<String> = text
+            .lines()
+            .filter_map(|l| l.strip_suffix(at_1.as_str()))
+            .map(str::to_owned)
+            .collect();
+        assert!(expected.len() > 100);
+        assert_eq!(written, expected);
+    }
+
+    #[test]
+    fn new_series_start_with_a_zero_sample_one_step_before() {
+        let text = seed_day(3, ",job=\"smartassist\"");
+        assert!(text.ends_with("# EOF\n"));
+        assert!(text.contains("# TYPE smartassist_conversations counter\n"));
+        assert!(text.contains("# TYPE smartassist_queue_wait_seconds histogram\n"));
+        let ts = |i: i64| (t0() + TimeDelta::minutes(i)).timestamp();
+        let series = r#"smartassist_conversations_total{channel="chat",direction="inbound",outcome="agent_handled",queue="Default Queue",queue_id="qu-52d7969-7e11-45e6-867b-cda9ccdxxxxx",source="seed",job="smartassist"}"#;
+        let values: Vec<&str> = text
+            .lines()
+            .filter_map(|l| l.strip_prefix(series))
+            .collect();
+        let expect: Vec<String> = vec![
+            format!(" 0 {}", ts(0)),
+            format!(" 1 {}", ts(1)),
+            format!(" 1 {}", ts(2)),
+        ];
+        assert_eq!(values, expect);
+        // A histogram's samples come together per step: buckets, _sum, _count.
+        let wait: Vec<&str> = text
+            .lines()
+            .filter(|l| l.starts_with("smartassist_queue_wait_seconds_"))
+            .take(17)
+            .collect();
+        assert!(wait[..15].iter().all(|l| l.contains("_bucket{")));
+        assert!(wait[14].contains(r#"job="smartassist",le="+Inf"}"#));
+        assert!(wait[15].starts_with("smartassist_queue_wait_seconds_sum{"));
+        assert!(wait[16].starts_with("smartassist_queue_wait_seconds_count{"));
+        assert!(wait.iter().all(|l| l.ends_with(&format!(" {}", ts(0)))));
+    }
+}
