@@ -59,10 +59,7 @@ fn arguments_that_make_no_sense_exit_2_naming_the_flag() {
     let config = write_config(dir.path(), "http://127.0.0.1:9");
     let out = dir.path().join("out");
     for (args, flag) in [
-        (
-            &["--from", "2026-11-02", "--to", "2026-11-01"][..],
-            "--to",
-        ),
+        (&["--from", "2026-11-02", "--to", "2026-11-01"][..], "--to"),
         (
             &["--from", "2026-11-01", "--to", "2026-11-02", "--step", "7s"][..],
             "--step",
@@ -71,10 +68,7 @@ fn arguments_that_make_no_sense_exit_2_naming_the_flag() {
             &["--from", "2026-11-01T00:00:30Z", "--to", "2026-11-02"][..],
             "--from",
         ),
-        (
-            &["--from", "2026-11-01", "--to", "2099-01-01"][..],
-            "--to",
-        ),
+        (&["--from", "2026-11-01", "--to", "2099-01-01"][..], "--to"),
         (
             &[
                 "--from",
@@ -148,7 +142,10 @@ async fn a_run_over_http_writes_day_files_and_a_checkpoint() {
     for f in &files {
         let text = std::fs::read_to_string(f).unwrap();
         assert!(text.ends_with("# EOF\n"), "{}", f.display());
-        lines += text.lines().filter(|l| l.contains("job=\"smartassist\"")).count();
+        lines += text
+            .lines()
+            .filter(|l| l.contains("job=\"smartassist\""))
+            .count();
     }
     assert!(lines > 0, "the day files hold samples");
     let restored = smartassist_exporter::state::load(&state, &Buckets::default(), Utc::now())
