@@ -92,7 +92,7 @@ pub enum BackfillError {
         message: String,
     },
     /// Reading a source failed after the client's retries.
-    #[error("reading source {source_name} for {day} failed: {message}; the days written so far are kept")]
+    #[error("reading source {source_name} for {day} failed: {message}; the days written so far are kept: run the same command again to resume")]
     Read {
         /// The source.
         source_name: String,

@@ -15,7 +15,7 @@ use prometheus::proto::MetricType;
 
 use crate::metrics::catalog::{Kind, KPI_FAMILIES};
 use crate::metrics::collector::families;
-use crate::metrics::state::{AllBounds, KpiState, SourceKpis};
+use crate::metrics::state::{AllBounds, KpiState, QueueSeries, SourceKpis};
 
 /// A series as the exposition groups it: a KPI family (index into [`KPI_FAMILIES`]) and its
 /// label set rendered as in the text format (`channel="voice",...`, without `le`).
@@ -136,34 +136,66 @@ pub struct DayTracks {
 #[derive(Debug, Clone, Default)]
 pub struct Sampler {
     current: HashMap<PointKey, Values>,
-    /// Per source, the state as last sampled, to find what changed since.
-    last: BTreeMap<String, SourceKpis>,
+    /// Per source, the values as last sampled, to find what changed since.
+    last: BTreeMap<String, Sampled>,
     /// `le` values of the histogram families.
     pub shapes: Shapes,
 }
 
-/// The part of `now` that differs from `before`: changed or new label sets only (whole, as
-/// the collector renders them). Collecting only that keeps a step's cost proportional to what
-/// the step changed, not to the number of series.
-fn changed(before: &SourceKpis, now: &SourceKpis) -> SourceKpis {
-    fn diff<K: Ord + Clone>(a: &BTreeMap<K, u64>, b: &BTreeMap<K, u64>) -> BTreeMap<K, u64> {
-        b.iter()
-            .filter(|(k, v)| a.get(*k) != Some(*v))
-            .map(|(k, v)| (k.clone(), *v))
-            .collect()
+/// A source's KPI values as last sampled (the label-set index and caps are not needed).
+#[derive(Debug, Clone, Default)]
+struct Sampled {
+    queues: Vec<QueueSeries>,
+    voicemails: BTreeMap<(String, &'static str), u64>,
+    disconnects: BTreeMap<(String, &'static str, String), u64>,
+    campaigns: BTreeMap<(String, String), u64>,
+}
+
+impl Sampled {
+    fn of(k: &SourceKpis) -> Self {
+        Self {
+            queues: k.queues.clone(),
+            voicemails: k.voicemails.clone(),
+            disconnects: k.disconnects.clone(),
+            campaigns: k.campaigns.clone(),
+        }
     }
-    let mut part = SourceKpis::default();
-    part.queues = now
-        .queues
-        .iter()
-        .enumerate()
-        .filter(|(i, q)| before.queues.get(*i) != Some(*q))
-        .map(|(_, q)| q.clone())
-        .collect();
-    part.voicemails = diff(&before.voicemails, &now.voicemails);
-    part.disconnects = diff(&before.disconnects, &now.disconnects);
-    part.campaigns = diff(&before.campaigns, &now.campaigns);
-    part
+
+    /// The part of `now` that differs from what was sampled (changed or new label sets,
+    /// whole, as the collector renders them), and records it as sampled. Collecting only that
+    /// keeps a step's cost proportional to what the step changed, not to the number of series.
+    fn advance(&mut self, now: &SourceKpis) -> SourceKpis {
+        fn diff<K: Ord + Clone>(
+            sampled: &mut BTreeMap<K, u64>,
+            now: &BTreeMap<K, u64>,
+        ) -> BTreeMap<K, u64> {
+            let changed: BTreeMap<K, u64> = now
+                .iter()
+                .filter(|(k, v)| sampled.get(*k) != Some(*v))
+                .map(|(k, v)| (k.clone(), *v))
+                .collect();
+            sampled.extend(changed.iter().map(|(k, v)| (k.clone(), *v)));
+            changed
+        }
+        let mut part = SourceKpis::default();
+        for (i, q) in now.queues.iter().enumerate() {
+            match self.queues.get_mut(i) {
+                Some(old) if old == q => {}
+                Some(old) => {
+                    *old = q.clone();
+                    part.queues.push(q.clone());
+                }
+                None => {
+                    self.queues.push(q.clone());
+                    part.queues.push(q.clone());
+                }
+            }
+        }
+        part.voicemails = diff(&mut self.voicemails, &now.voicemails);
+        part.disconnects = diff(&mut self.disconnects, &now.disconnects);
+        part.campaigns = diff(&mut self.campaigns, &now.campaigns);
+        part
+    }
 }
 
 impl Sampler {
@@ -173,7 +205,11 @@ impl Sampler {
         let current = points(state, bounds, &mut shapes).into_iter().collect();
         Self {
             current,
-            last: state.sources.clone(),
+            last: state
+                .sources
+                .iter()
+                .map(|(name, k)| (name.clone(), Sampled::of(k)))
+                .collect(),
             shapes,
         }
     }
@@ -206,11 +242,10 @@ impl Sampler {
         kpis: &SourceKpis,
         bounds: &AllBounds,
     ) {
-        let before = self.last.entry(source.to_owned()).or_default();
+        let sampled = self.last.entry(source.to_owned()).or_default();
         let mut part = KpiState::default();
         part.sources
-            .insert(source.to_owned(), changed(before, kpis));
-        *before = kpis.clone();
+            .insert(source.to_owned(), sampled.advance(kpis));
         for (key, values) in points(&part, bounds, &mut self.shapes) {
             match self.current.get_mut(&key) {
                 Some(old) if *old == values => {}
