@@ -60,6 +60,9 @@ pub struct TickReport {
     /// For every conversation counted this tick: publish time − sessionEndTime, in ms
     /// (freshness; negative never, but clocks may disagree).
     pub freshness_ms: Vec<i64>,
+    /// How many of `freshness_ms` (the first ones) were counted by first passes; the rest
+    /// were counted by rescans, having been in progress at their first pass.
+    pub counted_by_first_pass: usize,
 }
 
 /// Polls one source.
@@ -321,6 +324,15 @@ impl SourcePoller {
     }
 
     async fn tick_inner(&mut self, report: &mut TickReport) -> Result<(), PollError> {
+        let first_passes = self.first_passes(report).await;
+        report.counted_by_first_pass = self.counted_ends.len();
+        first_passes?;
+        self.due_rescans(report).await
+    }
+
+    /// First passes from the watermark to `now − delay`, chunk by chunk; the watermark moves
+    /// over each chunk read completely.
+    async fn first_passes(&mut self, report: &mut TickReport) -> Result<(), PollError> {
         let now = self.clock.now();
         let target = floor_second(now - to_chrono(self.poll.delay));
         let chunk = to_chrono(self.poll.chunk);
@@ -342,7 +354,12 @@ impl SourcePoller {
                 Err(e) => return Err(e),
             }
         }
-        // First passes went first; rescans use what is left of this tick.
+        Ok(())
+    }
+
+    /// The rescans that are due, after the first passes: they use what is left of the tick.
+    async fn due_rescans(&mut self, report: &mut TickReport) -> Result<(), PollError> {
+        let chunk = to_chrono(self.poll.chunk);
         let mut due = self.rescans.take_due(self.clock.now(), chunk).into_iter();
         while let Some(rescan) = due.next() {
             let result = if self.stopping() {
