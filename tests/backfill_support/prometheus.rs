@@ -44,10 +44,13 @@ impl Drop for Proc {
         let _ = self.child.wait();
         if std::thread::panicking() {
             let text = std::fs::read_to_string(&self.log).unwrap_or_default();
-            let lines: Vec<&str> = text.lines().collect();
+            let lines: Vec<String> = text
+                .lines()
+                .map(|l| l.chars().take(300).collect())
+                .collect();
             eprintln!(
                 "---- log ----\n{}",
-                lines[lines.len().saturating_sub(30)..].join("\n")
+                lines[lines.len().saturating_sub(10)..].join("\n")
             );
         }
     }
