@@ -30,10 +30,12 @@
 //! - [`reload`]: SIGHUP and `POST /-/reload`: re-read the config, carry each source's progress over.
 //! - [`probe`]: `check-config --probe`, one tiny query per source, problems in plain words.
 //! - [`app`]: the running exporter, everything above wired together.
+//! - [`backfill`]: a past range as OpenMetrics files for promtool, each conversation at its end.
 //! - [`demo`]: `--demo`, the exporter against the in-process simulator.
 //! - [`simulator`]: a faithful, seeded SmartAssist API with fault injection and exact KPI truth.
 pub mod api;
 pub mod app;
+pub mod backfill;
 pub mod cli;
 pub mod client;
 pub mod clock;

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use std::io::Write as _;
 use std::sync::Arc;
 
-use anyhow::{anyhow, bail, Context as _};
+use anyhow::{anyhow, Context as _};
 use clap::Parser as _;
 
 use smartassist_exporter::app;
@@ -19,7 +19,7 @@ use smartassist_exporter::clock::SystemClock;
 use smartassist_exporter::config::{Buckets, Config, ConfigError, Limits};
 use smartassist_exporter::http::{TelemetryPath, WebConfig};
 use smartassist_exporter::state::StateError;
-use smartassist_exporter::{demo, logging, probe, replay, shutdown};
+use smartassist_exporter::{backfill, demo, logging, probe, replay, shutdown};
 
 /// Exit code for a config or usage error, as clap uses for bad flags.
 const EXIT_USAGE: u8 = 2;
@@ -247,8 +247,18 @@ async fn run_replay(args: ReplayArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `backfill`: a past range to OpenMetrics files.
+/// `backfill`: a past range to OpenMetrics files (one per UTC day) for promtool.
 async fn run_backfill(config: Config, args: BackfillArgs) -> anyhow::Result<()> {
-    let _ = (config, args);
-    bail!("backfill is not wired yet")
+    let options = backfill::Options {
+        from: args.from,
+        to: args.to,
+        out: args.out,
+        step: args.step,
+        labels: args.labels,
+        state_out: args.state_out,
+        max_requests_per_minute: args.max_requests_per_minute,
+    };
+    let run = backfill::Backfill::new(config, options, chrono::Utc::now())?;
+    run.run(Arc::new(SystemClock), app::http_transport).await?;
+    Ok(())
 }

@@ -1,0 +1,287 @@
+//! The KPI state as series samples, step after step.
+//!
+//! At each step the state is read through the exporter's own collector
+//! ([`crate::metrics::collector::families`]), so names, label sets, bucket bounds and values
+//! are exactly what `/metrics` would show. Only changes are kept: a day's samples are the
+//! values carried in from the day before plus what changed at each step, and the day file
+//! repeats each value at every step when it is written ([`super::openmetrics`]).
+//!
+//! A series that appears at a step gets a 0 sample one step earlier, so `rate()` and
+//! `increase()` see it start from zero (DESIGN §4: series start at 0).
+
+use std::collections::{BTreeMap, HashMap};
+
+use prometheus::proto::MetricType;
+
+use crate::metrics::catalog::{Kind, KPI_FAMILIES};
+use crate::metrics::collector::families;
+use crate::metrics::state::{AllBounds, KpiState, QueueSeries, SourceKpis};
+
+/// A series as the exposition groups it: a KPI family (index into [`KPI_FAMILIES`]) and its
+/// label set rendered as in the text format (`channel="voice",...`, without `le`).
+pub type PointKey = (usize, String);
+
+/// The values of one series at one step: a counter's value, or a histogram's cumulative
+/// bucket counts (`+Inf` last), then its sum, then its count.
+pub type Values = Vec<f64>;
+
+/// The `le` values of each histogram family, as the text encoder writes them.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Shapes {
+    le: HashMap<usize, Vec<String>>,
+}
+
+impl Shapes {
+    /// The `le` label values of family `family`, `+Inf` last (empty for counters).
+    pub fn le(&self, family: usize) -> &[String] {
+        self.le.get(&family).map_or(&[], Vec::as_slice)
+    }
+}
+
+/// Escapes a label value as the text formats (0.0.4 and OpenMetrics) require.
+pub fn escape_label_value(v: &str) -> String {
+    let mut out = String::with_capacity(v.len());
+    for c in v.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Every KPI series of `state` with its values (ingest self-metrics left out: they describe
+/// the reading, not the contact center).
+pub fn points(
+    state: &KpiState,
+    bounds: &AllBounds,
+    shapes: &mut Shapes,
+) -> Vec<(PointKey, Values)> {
+    let mut out = Vec::new();
+    for mf in families(state, bounds) {
+        let Some(family) = KPI_FAMILIES.iter().position(|f| f.name == mf.name()) else {
+            continue;
+        };
+        for m in mf.get_metric() {
+            let labels = m
+                .get_label()
+                .iter()
+                .map(|lp| format!("{}=\"{}\"", lp.name(), escape_label_value(lp.value())))
+                .collect::<Vec<_>>()
+                .join(",");
+            let values = match mf.get_field_type() {
+                MetricType::HISTOGRAM => {
+                    let h = m.get_histogram();
+                    let mut values: Values = Vec::with_capacity(h.get_bucket().len() + 3);
+                    let mut le = Vec::with_capacity(h.get_bucket().len() + 1);
+                    let mut inf = false;
+                    for b in h.get_bucket() {
+                        let upper = b.upper_bound();
+                        inf |= upper.is_infinite() && upper.is_sign_positive();
+                        le.push(if inf {
+                            "+Inf".to_owned()
+                        } else {
+                            upper.to_string()
+                        });
+                        values.push(b.cumulative_count() as f64);
+                    }
+                    if !inf {
+                        le.push("+Inf".to_owned());
+                        values.push(h.get_sample_count() as f64);
+                    }
+                    values.push(h.get_sample_sum());
+                    values.push(h.get_sample_count() as f64);
+                    shapes.le.entry(family).or_insert(le);
+                    values
+                }
+                _ => vec![m.get_counter().get_value()],
+            };
+            out.push(((family, labels), values));
+        }
+    }
+    out
+}
+
+/// One series within one day: where its samples begin and how its values change.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Track {
+    /// Index of its first sample in the day.
+    pub first: u32,
+    /// `(step index, values from there on)`, in step order, the first at `first`.
+    pub changes: Vec<(u32, Values)>,
+}
+
+impl Track {
+    /// The values at step `i` (`i >= first`), moving `cursor` along the changes.
+    pub fn at(&self, i: u32, cursor: &mut usize) -> &Values {
+        while *cursor + 1 < self.changes.len() && self.changes[*cursor + 1].0 <= i {
+            *cursor += 1;
+        }
+        &self.changes[*cursor].1
+    }
+}
+
+/// The samples of one day file, as changes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DayTracks {
+    /// Samples per series in the day.
+    pub steps: u32,
+    /// Per series.
+    pub tracks: HashMap<PointKey, Track>,
+}
+
+/// The last values of every series, carried from step to step and day to day.
+#[derive(Debug, Clone, Default)]
+pub struct Sampler {
+    current: HashMap<PointKey, Values>,
+    /// Per source, the values as last sampled, to find what changed since.
+    last: BTreeMap<String, Sampled>,
+    /// `le` values of the histogram families.
+    pub shapes: Shapes,
+}
+
+/// A source's KPI values as last sampled (the label-set index and caps are not needed).
+#[derive(Debug, Clone, Default)]
+struct Sampled {
+    queues: Vec<QueueSeries>,
+    voicemails: BTreeMap<(String, &'static str), u64>,
+    disconnects: BTreeMap<(String, &'static str, String), u64>,
+    campaigns: BTreeMap<(String, String), u64>,
+}
+
+impl Sampled {
+    fn of(k: &SourceKpis) -> Self {
+        Self {
+            queues: k.queues.clone(),
+            voicemails: k.voicemails.clone(),
+            disconnects: k.disconnects.clone(),
+            campaigns: k.campaigns.clone(),
+        }
+    }
+
+    /// The part of `now` that differs from what was sampled (changed or new label sets,
+    /// whole, as the collector renders them), and records it as sampled. Collecting only that
+    /// keeps a step's cost proportional to what the step changed, not to the number of series.
+    fn advance(&mut self, now: &SourceKpis) -> SourceKpis {
+        fn diff<K: Ord + Clone>(
+            sampled: &mut BTreeMap<K, u64>,
+            now: &BTreeMap<K, u64>,
+        ) -> BTreeMap<K, u64> {
+            let changed: BTreeMap<K, u64> = now
+                .iter()
+                .filter(|(k, v)| sampled.get(*k) != Some(*v))
+                .map(|(k, v)| (k.clone(), *v))
+                .collect();
+            sampled.extend(changed.iter().map(|(k, v)| (k.clone(), *v)));
+            changed
+        }
+        let mut part = SourceKpis::default();
+        for (i, q) in now.queues.iter().enumerate() {
+            match self.queues.get_mut(i) {
+                Some(old) if old == q => {}
+                Some(old) => {
+                    *old = q.clone();
+                    part.queues.push(q.clone());
+                }
+                None => {
+                    self.queues.push(q.clone());
+                    part.queues.push(q.clone());
+                }
+            }
+        }
+        part.voicemails = diff(&mut self.voicemails, &now.voicemails);
+        part.disconnects = diff(&mut self.disconnects, &now.disconnects);
+        part.campaigns = diff(&mut self.campaigns, &now.campaigns);
+        part
+    }
+}
+
+impl Sampler {
+    /// A sampler that continues from `state` (all of its series existed before).
+    pub fn resume(state: &KpiState, bounds: &AllBounds) -> Self {
+        let mut shapes = Shapes::default();
+        let current = points(state, bounds, &mut shapes).into_iter().collect();
+        Self {
+            current,
+            last: state
+                .sources
+                .iter()
+                .map(|(name, k)| (name.clone(), Sampled::of(k)))
+                .collect(),
+            shapes,
+        }
+    }
+
+    /// Starts a day of `steps` samples: every series known so far has a sample at each.
+    pub fn start_day(&self, steps: u32) -> DayTracks {
+        let tracks = self
+            .current
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.clone(),
+                    Track {
+                        first: 0,
+                        changes: vec![(0, v.clone())],
+                    },
+                )
+            })
+            .collect();
+        DayTracks { steps, tracks }
+    }
+
+    /// Records `source`'s state as of sample `i` of `day`. With `i == day.steps` (the next
+    /// day's first sample), only the zero samples of new series are written into this day.
+    pub fn sample(
+        &mut self,
+        day: &mut DayTracks,
+        i: u32,
+        source: &str,
+        kpis: &SourceKpis,
+        bounds: &AllBounds,
+    ) {
+        let sampled = self.last.entry(source.to_owned()).or_default();
+        let mut part = KpiState::default();
+        part.sources
+            .insert(source.to_owned(), sampled.advance(kpis));
+        for (key, values) in points(&part, bounds, &mut self.shapes) {
+            match self.current.get_mut(&key) {
+                Some(old) if *old == values => {}
+                Some(old) => {
+                    if i < day.steps {
+                        if let Some(t) = day.tracks.get_mut(&key) {
+                            t.changes.push((i, values.clone()));
+                        }
+                    }
+                    *old = values;
+                }
+                None => {
+                    let mut changes = Vec::with_capacity(2);
+                    let first = i.saturating_sub(1);
+                    if i > 0 {
+                        changes.push((first, vec![0.0; values.len()]));
+                    }
+                    if i < day.steps {
+                        changes.push((i, values.clone()));
+                    }
+                    if !changes.is_empty() {
+                        day.tracks.insert(key.clone(), Track { first, changes });
+                    }
+                    self.current.insert(key, values);
+                }
+            }
+        }
+    }
+
+    /// Number of series known.
+    pub fn series(&self) -> usize {
+        self.current.len()
+    }
+}
+
+/// True when the family at `index` is a histogram.
+pub fn is_histogram(index: usize) -> bool {
+    KPI_FAMILIES[index].kind == Kind::Histogram
+}
