@@ -92,14 +92,14 @@ pub enum BackfillError {
         message: String,
     },
     /// Reading a source failed after the client's retries.
-    #[error("reading source {source_name} for {day} failed: {message}; the days written so far are kept: run the same command again to resume")]
+    #[error("reading source {source_name} for {day} failed: {error}; the days written so far are kept: run the same command again to resume")]
     Read {
         /// The source.
         source_name: String,
         /// The day being read.
         day: chrono::NaiveDate,
         /// Why.
-        message: String,
+        error: read::ReadError,
     },
     /// A checkpoint could not be written (the error is logged).
     #[error("cannot write the checkpoint {path} (see the error logged before)")]
@@ -355,10 +355,10 @@ impl Backfill {
                         }
                     }
                 };
-                let read = read.map_err(|message| BackfillError::Read {
+                let read = read.map_err(|error| BackfillError::Read {
                     source_name: name.clone(),
                     day: day.date,
-                    message,
+                    error,
                 })?;
                 requests += read.requests;
                 let state = &mut s.state;

@@ -26,6 +26,23 @@ use crate::poller::SourcePoller;
 use crate::state::{SourceState, StateStore};
 use crate::status::StatusBoard;
 
+/// Why a source's range could not be read.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ReadError {
+    /// The poll failed after the client's retries (the poller's one-line reason).
+    #[error("{0}")]
+    Poll(String),
+    /// The poll ended without error but short of the range (should not happen: a poller reads
+    /// to its clock's time in one tick).
+    #[error("read stopped at {} before {}", .at.format("%Y-%m-%dT%H:%M:%SZ"), .end.format("%Y-%m-%dT%H:%M:%SZ"))]
+    Short {
+        /// Where the watermark stopped.
+        at: DateTime<Utc>,
+        /// Where it should have reached.
+        end: DateTime<Utc>,
+    },
+}
+
 /// A transport that keeps a copy of every 2xx body it passes on.
 pub struct Tap {
     inner: Arc<dyn Transport>,
@@ -170,21 +187,20 @@ impl SourceReader {
     }
 
     /// Reads every conversation that started from where the last read ended up to `end`.
-    pub async fn read_until(&mut self, end: DateTime<Utc>) -> Result<Read, String> {
+    pub async fn read_until(&mut self, end: DateTime<Utc>) -> Result<Read, ReadError> {
         if end > self.cursor.now() {
             self.cursor.set(end);
         }
         let report = self.poller.tick().await;
         let bodies = std::mem::take(&mut *self.bodies.lock().unwrap_or_else(|e| e.into_inner()));
         if let Some(error) = report.error {
-            return Err(error);
+            return Err(ReadError::Poll(error));
         }
         if self.poller.watermark() < end {
-            return Err(format!(
-                "read stopped at {} before {}",
-                self.poller.watermark().format("%Y-%m-%dT%H:%M:%SZ"),
-                end.format("%Y-%m-%dT%H:%M:%SZ")
-            ));
+            return Err(ReadError::Short {
+                at: self.poller.watermark(),
+                end,
+            });
         }
         let s = report.stats;
         Ok(Read {
