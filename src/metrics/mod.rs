@@ -5,7 +5,9 @@
 //! - [`histogram`]: a restorable histogram with exact milli-unit sums.
 //! - [`guard`]: label length and cardinality caps.
 //! - [`gzip`]: one gzip member from a precompressed head and a fresh tail.
-//! - [`collector`]: the state as a `prometheus` collector.
+//! - [`collector`]: the state as a `prometheus` collector (the reference encoding).
+//! - [`text`]: the state written straight as text, byte-identical to the collector's, for
+//!   publish.
 //! - [`selfmetrics`]: the exporter's own health metrics.
 
 pub mod catalog;
@@ -15,6 +17,7 @@ pub mod gzip;
 pub mod histogram;
 pub mod selfmetrics;
 pub mod state;
+pub mod text;
 
 use std::sync::{Arc, RwLock};
 
@@ -38,7 +41,8 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 pub struct Metrics {
     /// Self-metrics, encoded on every scrape.
     pub registry: Registry,
-    /// The KPI collector alone: what [`Metrics::publish`] encodes.
+    /// The KPI collector alone: the reference encoding [`Metrics::publish`]'s own encoder
+    /// ([`text`]) is tested against.
     kpi_registry: Registry,
     /// KPI state shared with whoever ingests (poller, replay).
     pub kpis: Arc<RwLock<KpiState>>,
@@ -135,9 +139,20 @@ impl Metrics {
             .with_tail(&encode_families(&self.registry.gather()))
     }
 
-    /// The KPI and ingest families of the current state, freshly encoded (what `replay`
-    /// prints and what [`Metrics::publish`] caches).
+    /// The KPI and ingest families of the current state, freshly encoded by [`text`] (what
+    /// `replay` prints and what [`Metrics::publish`] caches).
     pub fn encode_kpis(&self) -> Vec<u8> {
+        // The last exposition's size is a good guess: no regrowth while writing.
+        let mut out = Vec::with_capacity(self.published().text.len() + 4096);
+        let state = self.kpis.read().unwrap_or_else(|e| e.into_inner());
+        text::encode(&state, &self.bounds, &mut out);
+        out
+    }
+
+    /// The same families through the `prometheus` crate: the [`collector::KpiCollector`]
+    /// gathered by a registry and written by its `TextEncoder`. Slow (owned strings per
+    /// sample); kept as the reference [`Metrics::encode_kpis`] must equal byte for byte.
+    pub fn encode_kpis_with_collector(&self) -> Vec<u8> {
         encode_families(&self.kpi_registry.gather())
     }
 }
