@@ -26,6 +26,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use axum::body::Bytes;
 use axum::extract::Request;
 use axum::middleware::{self, Next};
 use chrono::{DateTime, Utc};
@@ -140,7 +141,7 @@ struct Seen {
 }
 
 /// One gzip scrape: the client-observed time and the body (raw gzip unless reqwest decoded).
-async fn scrape(client: &reqwest::Client, url: &str, raw: bool) -> Result<(Duration, Vec<u8>), ()> {
+async fn scrape(client: &reqwest::Client, url: &str, raw: bool) -> Result<(Duration, Bytes), ()> {
     let began = Instant::now();
     let mut req = client.get(url);
     if raw {
@@ -156,7 +157,7 @@ async fn scrape(client: &reqwest::Client, url: &str, raw: bool) -> Result<(Durat
                 return Err(());
             }
             match r.bytes().await {
-                Ok(b) => Ok((began.elapsed(), b.to_vec())),
+                Ok(b) => Ok((began.elapsed(), b)),
                 Err(_) => Err(()),
             }
         }
@@ -399,7 +400,12 @@ async fn main() {
     let quiet_cpu = process_cpu().saturating_sub(cpu_before);
     println!("scrape_load: {TICKS} poller ticks without scrapers took {quiet_time:?} ({quiet_cpu:?} CPU)");
 
+    // SCRAPE_LOAD_MODES=closed/raw,rounds runs only those (for profiling one mode).
+    let only = std::env::var("SCRAPE_LOAD_MODES").unwrap_or_default();
     for mode in [Mode::ClosedDecode, Mode::ClosedRaw, Mode::Rounds] {
+        if !only.is_empty() && !only.split(',').any(|m| m == mode.name()) {
+            continue;
+        }
         let kpis = loaded_run(mode, quiet_time, quiet_cpu).await;
         println!(
             "scrape_load {}:   final KPI state identical with and without load: {}",
