@@ -1,14 +1,18 @@
 //! Exposition cost at 2k, 20k and 100k series (issue 9): what one scrape costs (the cached KPI
-//! bytes plus self-metrics encoded now, plain and gzip), and what a publish costs (encoding the
-//! whole KPI state once per poll).
+//! bytes plus self-metrics encoded now, plain and gzip, as `Metrics::scrape` hands them to the
+//! server), and what a publish costs (encoding the whole KPI state once per poll), with its
+//! parts: the direct text encoder, the gzip head, and the `prometheus` crate's encoder it
+//! replaced.
 //!
 //! Run: `cargo bench --bench exposition`.
 
 use std::collections::HashSet;
+use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use smartassist_exporter::config::{Buckets, Limits};
 use smartassist_exporter::ingest::{ingest_body, IngestContext};
+use smartassist_exporter::metrics::gzip::GzipHead;
 use smartassist_exporter::metrics::Metrics;
 
 /// Records spread over `queues` queues × 3 channels × 2 directions, every KPI family touched.
@@ -65,6 +69,19 @@ fn metrics_with(series: usize) -> Metrics {
     m
 }
 
+/// `runs` timings of `f`, sorted.
+fn sorted_times(runs: usize, mut f: impl FnMut()) -> Vec<Duration> {
+    let mut times: Vec<Duration> = (0..runs)
+        .map(|_| {
+            let t = Instant::now();
+            f();
+            t.elapsed()
+        })
+        .collect();
+    times.sort();
+    times
+}
+
 fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("exposition");
     g.sample_size(30);
@@ -83,25 +100,62 @@ fn bench(c: &mut Criterion) {
         // Criterion reports means; scrape latency goals are percentiles, so also time single
         // scrapes directly.
         for (name, gz) in [("plain", false), ("gzip", true)] {
-            let mut times: Vec<std::time::Duration> = (0..1_000)
-                .map(|_| {
-                    let t = std::time::Instant::now();
-                    std::hint::black_box(if gz { m.encode_gzip() } else { m.encode() });
-                    t.elapsed()
-                })
-                .collect();
-            times.sort();
+            let times = sorted_times(1_000, || {
+                std::hint::black_box(m.scrape(gz));
+            });
             eprintln!(
                 "  one scraper, {name}: p50 {:?} p99 {:?}",
                 times[times.len() / 2],
                 times[times.len() * 99 / 100]
             );
         }
+        // A gzip scrape's own work: the self-metrics, then their compression.
+        let own = m.encode_self_metrics();
+        let encode = sorted_times(1_000, || {
+            std::hint::black_box(m.encode_self_metrics());
+        });
+        let head = m.published();
+        // Two tails in turn: each is compressed afresh (the head keeps only the last one).
+        let mut other = own.clone();
+        other.extend_from_slice(b"# one line more\n");
+        let mut turn = false;
+        let tail = sorted_times(1_000, || {
+            turn = !turn;
+            std::hint::black_box(head.gzip.finish(if turn { &own } else { &other }));
+        });
+        let again = sorted_times(1_000, || {
+            std::hint::black_box(head.gzip.finish(&own));
+        });
+        eprintln!(
+            "  per scrape: self-metrics ({} bytes) encoded in p50 {:?}; compressed in p50 {:?}, or {:?} when they did not change",
+            own.len(),
+            encode[encode.len() / 2],
+            tail[tail.len() / 2],
+            again[again.len() / 2]
+        );
+        // Publish, part by part (medians of a few runs).
+        let runs = if series > 50_000 { 5 } else { 20 };
+        let direct = sorted_times(runs, || {
+            std::hint::black_box(m.encode_kpis());
+        });
+        let text = m.encode_kpis();
+        let gzip = sorted_times(runs, || {
+            std::hint::black_box(GzipHead::new(&text));
+        });
+        let crate_encoder = sorted_times(runs.min(5), || {
+            std::hint::black_box(m.encode_kpis_with_collector());
+        });
+        eprintln!(
+            "  publish parts (median): direct text encoder {:?}, gzip head {:?}; the prometheus crate's encoder it replaced {:?}",
+            direct[direct.len() / 2],
+            gzip[gzip.len() / 2],
+            crate_encoder[crate_encoder.len() / 2]
+        );
         g.bench_with_input(BenchmarkId::new("scrape_plain", series), &m, |b, m| {
-            b.iter(|| m.encode())
+            b.iter(|| m.scrape(false))
         });
         g.bench_with_input(BenchmarkId::new("scrape_gzip", series), &m, |b, m| {
-            b.iter(|| m.encode_gzip())
+            b.iter(|| m.scrape(true))
         });
         g.bench_with_input(BenchmarkId::new("publish", series), &m, |b, m| {
             b.iter(|| m.publish())

@@ -14,7 +14,8 @@ use crate::client::{Client, HttpTransport, LimiterRegistry, Transport, Transport
 use crate::clock::Clock;
 use crate::config::{Config, SourceConfig};
 use crate::http::{
-    self, ExporterView, HttpOptions, ReloadFuture, SourceStatus, TelemetryPath, WebConfig,
+    self, ExporterView, Exposition, HttpOptions, ReloadFuture, SourceStatus, TelemetryPath,
+    WebConfig,
 };
 use crate::metrics::{Metrics, VERSION};
 use crate::poller::SourcePoller;
@@ -117,6 +118,13 @@ impl ExporterView for App {
 
     fn render_metrics_gzip(&self) -> Option<Vec<u8>> {
         Some(self.metrics.encode_gzip())
+    }
+
+    fn render_exposition(&self, accept_gzip: bool) -> Exposition {
+        Exposition {
+            chunks: self.metrics.scrape(accept_gzip).into(),
+            gzip: accept_gzip,
+        }
     }
 
     fn sources(&self) -> Vec<SourceStatus> {

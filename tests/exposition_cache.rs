@@ -38,6 +38,11 @@ async fn cached_kpis_match_a_fresh_encoding_after_every_publish() {
             "cache equals a fresh encoding"
         );
         assert_eq!(
+            published.text,
+            m.encode_kpis_with_collector(),
+            "and the prometheus crate's encoding of the same state"
+        );
+        assert_eq!(
             gunzip(&m.encode_gzip()),
             m.encode(),
             "gzip scrape equals plain scrape"
@@ -90,10 +95,19 @@ async fn scrapes_negotiate_gzip() {
         .await
         .unwrap();
     assert_eq!(gz.headers()["content-encoding"], "gzip");
-    let gz_body = gunzip(&gz.bytes().await.unwrap());
+    // Sent in parts (the cached KPIs, then the self-metrics), with the length known up front.
+    let gz_length = gz.headers()["content-length"].to_str().unwrap().to_owned();
+    let gz_bytes = gz.bytes().await.unwrap();
+    assert_eq!(gz_length, gz_bytes.len().to_string());
+    let gz_body = gunzip(&gz_bytes);
     let plain = raw.get(&url).send().await.unwrap();
     assert!(plain.headers().get("content-encoding").is_none());
+    let plain_length = plain.headers()["content-length"]
+        .to_str()
+        .unwrap()
+        .to_owned();
     let plain_body = plain.bytes().await.unwrap();
+    assert_eq!(plain_length, plain_body.len().to_string());
     assert_eq!(gz_body, plain_body.to_vec());
     stop.send(()).unwrap();
     server.await.unwrap().unwrap();

@@ -8,6 +8,7 @@
 //! With `--web.config.file` ([`security::WebConfig`]) the same routes are served over TLS
 //! and/or behind basic auth, a rate limit and extra response headers, as exporter-toolkit does.
 
+mod chunks;
 mod landing;
 pub mod security;
 mod telemetry_path;
@@ -16,11 +17,13 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
+use axum::body::Body;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
+use bytes::Bytes;
 use chrono::{DateTime, Utc};
 
 pub use security::WebConfig;
@@ -43,6 +46,25 @@ pub trait ExporterView: Send + Sync + 'static {
     fn render_metrics_gzip(&self) -> Option<Vec<u8>> {
         None
     }
+    /// What a scrape sends: gzip-compressed when `accept_gzip` and the view can, as chunks
+    /// sent back to back. This is what the server calls. The default wraps
+    /// [`render_metrics`](Self::render_metrics) / [`render_metrics_gzip`](Self::render_metrics_gzip);
+    /// a view that caches its exposition overrides it to hand out shared `Bytes` instead of a
+    /// fresh copy per scrape.
+    fn render_exposition(&self, accept_gzip: bool) -> Exposition {
+        if accept_gzip {
+            if let Some(body) = self.render_metrics_gzip() {
+                return Exposition {
+                    chunks: vec![body.into()],
+                    gzip: true,
+                };
+            }
+        }
+        Exposition {
+            chunks: vec![self.render_metrics().into()],
+            gzip: false,
+        }
+    }
     /// One entry per configured source for the landing page.
     fn sources(&self) -> Vec<SourceStatus>;
     /// True once state is restored and every source finished its first API round trip.
@@ -53,6 +75,15 @@ pub trait ExporterView: Send + Sync + 'static {
     fn reload(&self) -> Option<ReloadFuture> {
         None
     }
+}
+
+/// One rendered exposition, as [`ExporterView::render_exposition`] returns it.
+#[derive(Debug, Clone, Default)]
+pub struct Exposition {
+    /// The body, in order; chunks are shared handles, never joined into a new buffer.
+    pub chunks: Vec<Bytes>,
+    /// Whether the chunks together are one gzip member (sent with `Content-Encoding: gzip`).
+    pub gzip: bool,
 }
 
 /// What [`ExporterView::reload`] returns.
@@ -194,17 +225,8 @@ async fn read_view<T: Send + 'static>(
 
 async fn metrics(State(s): State<AppState>, headers: HeaderMap) -> Response {
     let wants_gzip = accepts_gzip(&headers);
-    let rendered = read_view(&s.view, move |v| {
-        if wants_gzip {
-            if let Some(body) = v.render_metrics_gzip() {
-                return (body, true);
-            }
-        }
-        (v.render_metrics(), false)
-    })
-    .await;
-    match rendered {
-        Ok((body, gzipped)) => {
+    match read_view(&s.view, move |v| v.render_exposition(wants_gzip)).await {
+        Ok(exposition) => {
             let mut resp = (
                 [
                     (
@@ -213,10 +235,10 @@ async fn metrics(State(s): State<AppState>, headers: HeaderMap) -> Response {
                     ),
                     (header::VARY, HeaderValue::from_static("Accept-Encoding")),
                 ],
-                body,
+                Body::new(chunks::Chunks::new(exposition.chunks)),
             )
                 .into_response();
-            if gzipped {
+            if exposition.gzip {
                 resp.headers_mut()
                     .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
             }

@@ -6,9 +6,15 @@
 //! DEFLATE stream ended with a sync flush (byte-aligned, not final), the tail a fresh raw
 //! DEFLATE stream that ends the data (a fresh compressor never refers back into the head), and
 //! the two are wrapped in a single gzip header and trailer with the combined CRC-32.
+//!
+//! Compressing a tail costs more than encoding it (a fresh compressor's state is hundreds of
+//! kilobytes to set up), while the self-metrics only move when the poller works. So the head
+//! keeps the last tail it finished, and a scrape whose tail is the same reuses it.
 
 use std::io::Write as _;
+use std::sync::Mutex;
 
+use bytes::{BufMut as _, Bytes, BytesMut};
 use flate2::write::DeflateEncoder;
 use flate2::{Compression, Crc};
 
@@ -18,8 +24,12 @@ const HEADER: [u8; 10] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff];
 /// A compressed head, ready to be followed by any tail.
 #[derive(Debug)]
 pub struct GzipHead {
-    deflate: Vec<u8>,
+    /// The gzip header and the head's DEFLATE blocks: the member's first bytes, shared by
+    /// every scrape of one publish.
+    start: Bytes,
     crc: Crc,
+    /// The last tail finished after this head, and what [`GzipHead::finish`] made of it.
+    last_tail: Mutex<Option<(Bytes, Bytes)>>,
 }
 
 impl Default for GzipHead {
@@ -31,20 +41,25 @@ impl Default for GzipHead {
 impl GzipHead {
     /// Compresses `head` (once, at publish time).
     pub fn new(head: &[u8]) -> Self {
-        let mut enc =
-            DeflateEncoder::new(Vec::with_capacity(head.len() / 8 + 64), Compression::fast());
+        let mut out = Vec::with_capacity(HEADER.len() + head.len() / 8 + 64);
+        out.extend_from_slice(&HEADER);
+        let mut enc = DeflateEncoder::new(out, Compression::fast());
         enc.write_all(head).expect("writing into a Vec cannot fail");
         // `flush` is a sync flush: everything so far is emitted, byte-aligned, stream open.
         enc.flush().expect("writing into a Vec cannot fail");
-        let deflate = std::mem::take(enc.get_mut());
+        let start = Bytes::from(std::mem::take(enc.get_mut()));
         let mut crc = Crc::new();
         crc.update(head);
-        Self { deflate, crc }
+        Self {
+            start,
+            crc,
+            last_tail: Mutex::new(None),
+        }
     }
 
     /// The compressed size of the head.
     pub fn len(&self) -> usize {
-        self.deflate.len()
+        self.start.len() - HEADER.len()
     }
 
     /// True for an empty head.
@@ -52,8 +67,28 @@ impl GzipHead {
         self.crc.amount() == 0
     }
 
-    /// One gzip member holding the head followed by `tail`.
-    pub fn with_tail(&self, tail: &[u8]) -> Vec<u8> {
+    /// The member's first bytes (gzip header, compressed head): a cheap shared handle, so a
+    /// scrape never copies the KPI part.
+    pub fn start(&self) -> Bytes {
+        self.start.clone()
+    }
+
+    /// What follows [`GzipHead::start`] to end the member: `tail` compressed, then the gzip
+    /// trailer with the CRC-32 and length of head and tail together. The same tail as last
+    /// time costs a comparison.
+    pub fn finish(&self, tail: &[u8]) -> Bytes {
+        if let Some((last, finished)) = &*self.last_tail.lock().unwrap_or_else(|e| e.into_inner()) {
+            if last[..] == *tail {
+                return finished.clone();
+            }
+        }
+        let finished = self.compress_tail(tail);
+        *self.last_tail.lock().unwrap_or_else(|e| e.into_inner()) =
+            Some((Bytes::copy_from_slice(tail), finished.clone()));
+        finished
+    }
+
+    fn compress_tail(&self, tail: &[u8]) -> Bytes {
         let mut enc =
             DeflateEncoder::new(Vec::with_capacity(tail.len() / 4 + 64), Compression::fast());
         enc.write_all(tail).expect("writing into a Vec cannot fail");
@@ -64,13 +99,19 @@ impl GzipHead {
         let mut tail_crc = Crc::new();
         tail_crc.update(tail);
         crc.combine(&tail_crc);
-        let mut out =
-            Vec::with_capacity(HEADER.len() + self.deflate.len() + tail_deflate.len() + 8);
-        out.extend_from_slice(&HEADER);
-        out.extend_from_slice(&self.deflate);
-        out.extend_from_slice(&tail_deflate);
-        out.extend_from_slice(&crc.sum().to_le_bytes());
-        out.extend_from_slice(&crc.amount().to_le_bytes());
+        let mut out = BytesMut::with_capacity(tail_deflate.len() + 8);
+        out.put_slice(&tail_deflate);
+        out.put_u32_le(crc.sum());
+        out.put_u32_le(crc.amount());
+        out.freeze()
+    }
+
+    /// One gzip member holding the head followed by `tail`, in one buffer.
+    pub fn with_tail(&self, tail: &[u8]) -> Vec<u8> {
+        let finish = self.finish(tail);
+        let mut out = Vec::with_capacity(self.start.len() + finish.len());
+        out.extend_from_slice(&self.start);
+        out.extend_from_slice(&finish);
         out
     }
 }
@@ -101,6 +142,8 @@ mod tests {
         assert!(g.len() < head.len() / 3, "it compresses");
         let out = gunzip_one_member(&g.with_tail(tail));
         assert_eq!(out.len(), head.len() + tail.len());
+        // The same tail again: the kept one.
+        assert_eq!(gunzip_one_member(&g.with_tail(tail)), out);
         assert_eq!(&out[..head.len()], &head[..]);
         assert_eq!(&out[head.len()..], tail);
         // The same head serves different tails.

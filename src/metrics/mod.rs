@@ -5,7 +5,9 @@
 //! - [`histogram`]: a restorable histogram with exact milli-unit sums.
 //! - [`guard`]: label length and cardinality caps.
 //! - [`gzip`]: one gzip member from a precompressed head and a fresh tail.
-//! - [`collector`]: the state as a `prometheus` collector.
+//! - [`collector`]: the state as a `prometheus` collector (the reference encoding).
+//! - [`text`]: the state written straight as text, byte-identical to the collector's, for
+//!   publish.
 //! - [`selfmetrics`]: the exporter's own health metrics.
 
 pub mod catalog;
@@ -15,9 +17,11 @@ pub mod gzip;
 pub mod histogram;
 pub mod selfmetrics;
 pub mod state;
+pub mod text;
 
 use std::sync::{Arc, RwLock};
 
+use bytes::Bytes;
 use prometheus::{Encoder, Registry, TextEncoder};
 
 use crate::config::{Buckets, Limits};
@@ -34,11 +38,14 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 /// KPI series change only when a poll publishes, so [`Metrics::publish`] encodes them once
 /// (plain and compressed) and every scrape serves those bytes, adding the self-metrics encoded
 /// at scrape time ([`gzip::GzipHead`] joins both into one gzip member). A scrape never touches
-/// the KPI state, so it never waits on the poller, and it never sees half a tick.
+/// the KPI state, so it never waits on the poller, and it never sees half a tick: publish
+/// builds the whole new exposition first, and the lock around the published one is held only
+/// to swap or clone an `Arc`.
 pub struct Metrics {
     /// Self-metrics, encoded on every scrape.
     pub registry: Registry,
-    /// The KPI collector alone: what [`Metrics::publish`] encodes.
+    /// The KPI collector alone: the reference encoding [`Metrics::publish`]'s own encoder
+    /// ([`text`]) is tested against.
     kpi_registry: Registry,
     /// KPI state shared with whoever ingests (poller, replay).
     pub kpis: Arc<RwLock<KpiState>>,
@@ -52,11 +59,12 @@ pub struct Metrics {
     published: RwLock<Arc<Published>>,
 }
 
-/// One published KPI exposition, plain and gzip-compressed.
+/// One published KPI exposition, plain and gzip-compressed. `Bytes`, so every scrape shares
+/// it instead of copying it.
 #[derive(Debug, Default)]
 pub struct Published {
     /// Text format 0.0.4.
-    pub text: Vec<u8>,
+    pub text: Bytes,
     /// The same, compressed, ready to take the self-metrics as its tail.
     pub gzip: gzip::GzipHead,
 }
@@ -102,8 +110,11 @@ impl Metrics {
     }
 
     /// Encodes the current KPI state and makes it what scrapes serve.
+    ///
+    /// Everything is built before the swap, so scrapes go on serving the previous exposition
+    /// meanwhile and never wait for this.
     pub fn publish(&self) {
-        let text = self.encode_kpis();
+        let text = Bytes::from(self.encode_kpis());
         let gzip = gzip::GzipHead::new(&text);
         *self.published.write().unwrap_or_else(|e| e.into_inner()) =
             Arc::new(Published { text, gzip });
@@ -117,27 +128,50 @@ impl Metrics {
             .clone()
     }
 
-    /// The whole exposition (format 0.0.4): published KPIs, then live self-metrics.
-    pub fn encode(&self) -> Vec<u8> {
+    /// One scrape's body in two parts sent back to back: the published KPI exposition, shared
+    /// rather than copied, then the self-metrics encoded now. With `gzip` the two parts are
+    /// one gzip member (the KPI part compressed at publish, the self-metrics now).
+    pub fn scrape(&self, gzip: bool) -> [Bytes; 2] {
         let kpis = self.published();
-        let own = encode_families(&self.registry.gather());
-        let mut out = Vec::with_capacity(kpis.text.len() + own.len());
-        out.extend_from_slice(&kpis.text);
-        out.extend_from_slice(&own);
+        let own = self.encode_self_metrics();
+        if gzip {
+            [kpis.gzip.start(), kpis.gzip.finish(&own)]
+        } else {
+            [kpis.text.clone(), Bytes::from(own)]
+        }
+    }
+
+    /// The whole exposition (format 0.0.4) in one buffer: published KPIs, then live
+    /// self-metrics. Scrapes use [`Metrics::scrape`], which does not copy.
+    pub fn encode(&self) -> Vec<u8> {
+        self.scrape(false).concat()
+    }
+
+    /// [`Metrics::encode`], gzip-compressed as one gzip member.
+    pub fn encode_gzip(&self) -> Vec<u8> {
+        self.scrape(true).concat()
+    }
+
+    /// The self-metrics as they are now: encoded on every scrape, since they move between
+    /// publishes (requests, retries, reloads).
+    pub fn encode_self_metrics(&self) -> Vec<u8> {
+        encode_families(&self.registry.gather())
+    }
+
+    /// The KPI and ingest families of the current state, freshly encoded by [`text`] (what
+    /// `replay` prints and what [`Metrics::publish`] caches).
+    pub fn encode_kpis(&self) -> Vec<u8> {
+        // The last exposition's size is a good guess: no regrowth while writing.
+        let mut out = Vec::with_capacity(self.published().text.len() + 4096);
+        let state = self.kpis.read().unwrap_or_else(|e| e.into_inner());
+        text::encode(&state, &self.bounds, &mut out);
         out
     }
 
-    /// [`Metrics::encode`], gzip-compressed: the cached KPI part and the self-metrics
-    /// compressed now, as one gzip member.
-    pub fn encode_gzip(&self) -> Vec<u8> {
-        let kpis = self.published();
-        kpis.gzip
-            .with_tail(&encode_families(&self.registry.gather()))
-    }
-
-    /// The KPI and ingest families of the current state, freshly encoded (what `replay`
-    /// prints and what [`Metrics::publish`] caches).
-    pub fn encode_kpis(&self) -> Vec<u8> {
+    /// The same families through the `prometheus` crate: the [`collector::KpiCollector`]
+    /// gathered by a registry and written by its `TextEncoder`. Slow (owned strings per
+    /// sample); kept as the reference [`Metrics::encode_kpis`] must equal byte for byte.
+    pub fn encode_kpis_with_collector(&self) -> Vec<u8> {
         encode_families(&self.kpi_registry.gather())
     }
 }
