@@ -38,7 +38,7 @@ fn state_path(dir: &tempfile::TempDir) -> PathBuf {
 
 /// The published KPI exposition (what scrapes serve, minus self-metrics).
 fn published(h: &Harness) -> Vec<u8> {
-    h.app.metrics.published().text.clone()
+    h.app.metrics.published().text.to_vec()
 }
 
 #[tokio::test]
@@ -308,7 +308,7 @@ async fn sources_no_longer_configured_are_dropped_and_new_ones_start_fresh() {
     let mut moved = h.config.clone();
     moved.sources[0].stream_id = "st-another-stream".into();
     let app = App::restore(&moved, now).unwrap();
-    let text = String::from_utf8(app.metrics.published().text.clone()).unwrap();
+    let text = String::from_utf8(app.metrics.published().text.to_vec()).unwrap();
     let samples = parse_samples(&text).unwrap();
     let records = samples
         .iter()
