@@ -6,7 +6,7 @@
 use std::collections::HashSet;
 
 use crate::config::Limits;
-use crate::kpi::{evaluate, Verdict};
+use crate::kpi::{classify, facts_into, Class, Facts};
 use crate::metrics::state::{AllBounds, SourceKpis};
 use crate::model::{decode_page, PageError};
 
@@ -142,6 +142,8 @@ pub fn ingest_body_observed(
         ..PageSummary::default()
     };
     let mut fingerprint = std::collections::hash_map::DefaultHasher::new();
+    // One buffer for the whole page: each finished record overwrites it.
+    let mut facts = Facts::default();
     for (i, element) in page.elements.iter().enumerate() {
         let key = match element {
             crate::model::Element::Record(r) => {
@@ -162,19 +164,20 @@ pub fn ingest_body_observed(
         if i < 2 {
             sum.first_keys[i] = Some(h);
         }
-        let result = match evaluate(element, ctx.tz_offset_minutes) {
-            Verdict::Malformed => {
+        let result = match classify(element, ctx.tz_offset_minutes) {
+            Class::Malformed => {
                 sum.malformed += 1;
                 "malformed"
             }
-            Verdict::InProgress { .. } => {
+            Class::InProgress { .. } => {
                 sum.in_progress += 1;
                 "in_progress"
             }
-            Verdict::Finished { key, facts } => {
+            Class::Finished { key, record, end } => {
                 if seen.first_sighting(key) {
+                    facts_into(record, end, ctx.tz_offset_minutes, &mut facts);
                     kpis.apply(&facts, ctx.bounds, ctx.limits);
-                    on_counted(facts.session_end);
+                    on_counted(end);
                     sum.ingested += 1;
                     "ingested"
                 } else {

@@ -5,10 +5,14 @@
 //! in progress, finished) and, for a finished conversation, what it contributes to every KPI
 //! family. The metric state ([`crate::metrics`]) only adds those facts up.
 //!
+//! Ingest takes the same rules in two steps: [`classify`] (enough to count a duplicate, which
+//! then costs nothing more) and [`facts_into`], which fills one [`Facts`] buffer reused from
+//! record to record. [`evaluate`] is both steps with a fresh buffer.
+//!
 //! Durations are integer milliseconds (DESIGN §1: they keep millisecond precision), so sums and
 //! bucket comparisons are exact whatever order conversations arrive in.
 
-use crate::labels::{channel_label, direction_label, folded_eq, slug_or};
+use crate::labels::{channel_label_into, direction_label, folded_eq, slug_or, slug_or_into};
 use crate::model::{parse_timestamp, Destination, Element, LNum, LStr, Record, UtcMillis};
 
 /// Milliseconds; histograms are exposed in seconds (or score units) but add up in these.
@@ -164,6 +168,30 @@ impl<'r> Facts<'r> {
     }
 }
 
+/// An empty buffer for [`facts_into`] (not the facts of any conversation): ingest fills one
+/// buffer record after record, so its strings and lists are allocated once per page, not once
+/// per record.
+impl Default for Facts<'_> {
+    fn default() -> Self {
+        Self {
+            channel: String::new(),
+            direction: "unknown",
+            outcome: Outcome::Other,
+            last_entry: None,
+            queue_entries: Vec::new(),
+            answered_segments: Vec::new(),
+            csat: None,
+            nps: None,
+            like: None,
+            voicemail: false,
+            disconnect_event: String::new(),
+            campaign: None,
+            rejected: Vec::new(),
+            session_end: 0,
+        }
+    }
+}
+
 /// How a `data` element counts.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Verdict<'r> {
@@ -183,30 +211,144 @@ pub enum Verdict<'r> {
     },
 }
 
+/// How a `data` element counts, before its facts are worked out: [`classify`] is all ingest
+/// needs to count a duplicate, so a rescan that reads a window again skips the KPI rules for
+/// every conversation it already counted.
+#[derive(Debug, Clone, Copy)]
+pub enum Class<'r> {
+    /// Not an object, or no usable dedupe key.
+    Malformed,
+    /// No usable sessionEndTime yet.
+    InProgress {
+        /// Dedupe key.
+        key: &'r str,
+    },
+    /// A finished conversation; [`facts_into`] gives its facts.
+    Finished {
+        /// Dedupe key: conversationId, else sessionId.
+        key: &'r str,
+        /// The record.
+        record: &'r Record<'r>,
+        /// `sessionEndTime` in UTC.
+        end: UtcMillis,
+    },
+}
+
 /// Applies DESIGN §4 to one element. `tz_offset_minutes` is the `timeZoneOffset` the page was
 /// requested with: naive timestamps are local time in it.
 pub fn evaluate<'r>(element: &'r Element<'r>, tz_offset_minutes: i32) -> Verdict<'r> {
+    match classify(element, tz_offset_minutes) {
+        Class::Malformed => Verdict::Malformed,
+        Class::InProgress { key } => Verdict::InProgress { key },
+        Class::Finished { key, record, end } => {
+            let mut facts = Box::default();
+            facts_into(record, end, tz_offset_minutes, &mut facts);
+            Verdict::Finished { key, facts }
+        }
+    }
+}
+
+/// Whether an element counts at all: malformed, in progress, or finished (DESIGN §1).
+pub fn classify<'r>(element: &'r Element<'r>, tz_offset_minutes: i32) -> Class<'r> {
     let Element::Record(record) = element else {
-        return Verdict::Malformed;
+        return Class::Malformed;
     };
     let Some(key) = record.dedupe_key() else {
-        return Verdict::Malformed;
+        return Class::Malformed;
     };
-    let Some(end) = record
+    match record
         .session_end_time
         .non_empty()
         .and_then(|t| parse_timestamp(t, tz_offset_minutes))
-    else {
-        return Verdict::InProgress { key };
-    };
-    let facts = Evaluator {
-        tz: tz_offset_minutes,
-        rejected: Vec::new(),
+    {
+        Some(end) => Class::Finished { key, record, end },
+        None => Class::InProgress { key },
     }
-    .facts(record, end);
-    Verdict::Finished {
-        key,
-        facts: Box::new(facts),
+}
+
+/// Writes the facts of a finished conversation (`end`: its `sessionEndTime` in UTC) into
+/// `facts`, replacing whatever it held and reusing its allocations.
+pub fn facts_into<'r>(
+    r: &'r Record<'r>,
+    end: UtcMillis,
+    tz_offset_minutes: i32,
+    facts: &mut Facts<'r>,
+) {
+    let mut rejected = std::mem::take(&mut facts.rejected);
+    rejected.clear();
+    let mut ev = Evaluator {
+        tz: tz_offset_minutes,
+        rejected,
+    };
+    ev.destinations(
+        r,
+        end,
+        &mut facts.queue_entries,
+        &mut facts.answered_segments,
+    );
+    let last_entry = facts.queue_entries.len().checked_sub(1);
+    let outcome = outcome(r, &facts.queue_entries, &facts.answered_segments);
+    let survey = r.survey_type.non_empty();
+    let survey_is = |folded: &str| survey.is_none_or(|s| folded_eq(s, folded));
+    let csat = if survey_is("csat") {
+        ev.score(r.csat_score, "csatScore", |v| v >= 0.0)
+    } else {
+        None
+    };
+    let nps = if survey_is("nps") {
+        ev.score(r.nps_score, "npsScore", |v| (0.0..=10.0).contains(&v))
+    } else {
+        None
+    };
+    let like = if survey_is("likedislike") {
+        ev.score(r.like_dislike_score, "likeDislikeScore", |v| {
+            v == 0.0 || v == 1.0
+        })
+        .map(|v| v == 1000)
+    } else {
+        None
+    };
+    let campaign_buffer = facts.campaign.take().map(|(_, status)| status);
+    facts.campaign = r.campaigninfo.0.as_ref().and_then(|c| {
+        c.campaign_name.non_empty().map(|name| {
+            let mut status = campaign_buffer.unwrap_or_default();
+            status.clear();
+            slug_or_into(c.contact_status.non_empty(), "unknown", &mut status);
+            (name, status)
+        })
+    });
+    facts.channel.clear();
+    channel_label_into(r.channel.non_empty(), &mut facts.channel);
+    facts.direction = direction_label(r.direction());
+    facts.outcome = outcome;
+    facts.last_entry = last_entry;
+    facts.csat = csat;
+    facts.nps = nps;
+    facts.like = like;
+    facts.voicemail = r.is_voicemail.is_true();
+    facts.disconnect_event.clear();
+    slug_or_into(
+        r.disconnecting_event.non_empty(),
+        "none",
+        &mut facts.disconnect_event,
+    );
+    facts.rejected = ev.rejected;
+    facts.session_end = end;
+}
+
+/// What a destination is, by its `destinationType`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    QueueEntry,
+    AgentSegment,
+    Other,
+}
+
+fn kind(dest: &Destination<'_>) -> Kind {
+    match dest.destination_type.non_empty() {
+        Some(k) if folded_eq(k, "queueentry") => Kind::QueueEntry,
+        Some(k) if folded_eq(k, "agentsegment") => Kind::AgentSegment,
+        _ => Kind::Other,
     }
 }
 
@@ -217,90 +359,47 @@ struct Evaluator {
 }
 
 impl Evaluator {
-    fn facts<'r>(mut self, r: &'r Record<'r>, end: UtcMillis) -> Facts<'r> {
-        let (queue_entries, answered_segments) = self.destinations(r, end);
-        let last_entry = queue_entries.len().checked_sub(1);
-        let outcome = outcome(r, &queue_entries, &answered_segments);
-        let survey = r.survey_type.non_empty();
-        let survey_is = |folded: &str| survey.is_none_or(|s| folded_eq(s, folded));
-        let csat = if survey_is("csat") {
-            self.score(r.csat_score, "csatScore", |v| v >= 0.0)
-        } else {
-            None
-        };
-        let nps = if survey_is("nps") {
-            self.score(r.nps_score, "npsScore", |v| (0.0..=10.0).contains(&v))
-        } else {
-            None
-        };
-        let like = if survey_is("likedislike") {
-            self.score(r.like_dislike_score, "likeDislikeScore", |v| {
-                v == 0.0 || v == 1.0
-            })
-            .map(|v| v == 1000)
-        } else {
-            None
-        };
-        let campaign = r.campaigninfo.0.as_ref().and_then(|c| {
-            c.campaign_name
-                .non_empty()
-                .map(|name| (name, slug_or(c.contact_status.non_empty(), "unknown")))
-        });
-        Facts {
-            channel: channel_label(r.channel.non_empty()),
-            direction: direction_label(r.direction()),
-            outcome,
-            last_entry,
-            queue_entries,
-            answered_segments,
-            csat,
-            nps,
-            like,
-            voicemail: r.is_voicemail.is_true(),
-            disconnect_event: slug_or(r.disconnecting_event.non_empty(), "none"),
-            campaign,
-            rejected: self.rejected,
-            session_end: end,
-        }
-    }
-
     /// Walks `destinations` in order: a QueueEntry opens an entry whose respondingAgent is its
-    /// first segment; a top-level AgentSegment is a further segment of the latest entry.
+    /// first segment; a top-level AgentSegment is a further segment of the latest entry (before
+    /// any QueueEntry, of no queue). Fills `entries` (one per QueueEntry) and `answered` (one
+    /// per answered segment, in document order), replacing what they held.
     fn destinations<'r>(
         &mut self,
         r: &'r Record<'r>,
         end: UtcMillis,
-    ) -> (Vec<QueueEntryFacts<'r>>, Vec<SegmentFacts>) {
-        struct Open<'r> {
-            dest: &'r Destination<'r>,
-            segments: Vec<&'r Destination<'r>>,
-        }
-        let mut open: Vec<Open<'r>> = Vec::new();
-        let mut orphan_segments: Vec<&'r Destination<'r>> = Vec::new();
-        for dest in r.destinations.items().iter().filter_map(|d| d.0.as_ref()) {
-            let Some(kind) = dest.destination_type.non_empty() else {
-                continue;
-            };
-            if folded_eq(kind, "queueentry") {
-                let segments = dest.responding_agent.0.iter().map(|b| &**b).collect();
-                open.push(Open { dest, segments });
-            } else if folded_eq(kind, "agentsegment") {
-                match open.last_mut() {
-                    Some(entry) => entry.segments.push(dest),
-                    None => orphan_segments.push(dest),
-                }
-            }
-        }
-
-        let mut answered_segments = Vec::new();
-        for seg in orphan_segments.into_iter().filter(|s| is_answered(s)) {
+        entries: &mut Vec<QueueEntryFacts<'r>>,
+        answered: &mut Vec<SegmentFacts>,
+    ) {
+        entries.clear();
+        answered.clear();
+        let dests = r.destinations.items();
+        let dests = || dests.iter().filter_map(|d| d.0.as_ref());
+        let count = dests().filter(|d| kind(d) == Kind::QueueEntry).count();
+        // Segments before the first QueueEntry belong to no queue; they come first in document
+        // order.
+        for seg in dests()
+            .take_while(|d| kind(d) != Kind::QueueEntry)
+            .filter(|d| kind(d) == Kind::AgentSegment && is_answered(d))
+        {
             let facts = self.segment(seg, None);
-            answered_segments.push(facts);
+            answered.push(facts);
         }
-        let count = open.len();
-        let mut entries = Vec::with_capacity(count);
-        for (i, Open { dest, segments }) in open.into_iter().enumerate() {
-            let first_answered = segments.iter().copied().find(|s| is_answered(s));
+        let mut rest = dests();
+        let mut i = 0;
+        while let Some(dest) = rest.by_ref().find(|d| kind(d) == Kind::QueueEntry) {
+            // This entry's segments: its respondingAgent, then the top-level AgentSegments up
+            // to the next QueueEntry.
+            let following = rest
+                .clone()
+                .take_while(|d| kind(d) != Kind::QueueEntry)
+                .filter(|d| kind(d) == Kind::AgentSegment);
+            let segments = dest
+                .responding_agent
+                .0
+                .as_deref()
+                .into_iter()
+                .chain(following);
+            let first_answered = segments.clone().find(|s| is_answered(s));
             let callback_opted = dest.callback_opted.is_true();
             let fate = match (first_answered, callback_opted) {
                 (Some(_), _) => QueueFate::Answered,
@@ -318,9 +417,9 @@ impl Evaluator {
             } else {
                 None
             };
-            for seg in segments.iter().filter(|s| is_answered(s)) {
+            for seg in segments.filter(|s| is_answered(s)) {
                 let facts = self.segment(seg, Some(i));
-                answered_segments.push(facts);
+                answered.push(facts);
             }
             let no_responses = dest
                 .non_responding_agents
@@ -340,10 +439,8 @@ impl Evaluator {
                 callback_accepted: dest.user_callback_accept_time.is_present(),
                 no_responses,
             });
+            i += 1;
         }
-        // Segments of earlier entries were pushed entry by entry, orphans first: that is
-        // document order, since orphans can only precede the first QueueEntry.
-        (entries, answered_segments)
     }
 
     fn segment(&mut self, seg: &Destination<'_>, entry: Option<usize>) -> SegmentFacts {

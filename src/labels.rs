@@ -7,26 +7,55 @@
 /// True when `value`, lower-cased with every non-alphanumeric character dropped, equals
 /// `folded` (which must already be lower-case alphanumerics). So `QueueEntry`, `queueentry`
 /// and `Queue Entry` all match `"queueentry"`, and `DROP-OFF` matches `"dropoff"`.
+///
+/// Runs for every enumerated field of every record, so ASCII bytes (nearly all of them) are
+/// folded byte by byte; any other character goes through Unicode lower-casing as before.
 pub fn folded_eq(value: &str, folded: &str) -> bool {
-    let mut want = folded.chars();
-    for c in value.chars().filter(|c| c.is_alphanumeric()) {
+    let want = folded.as_bytes();
+    let mut at = 0;
+    let mut rest = value;
+    while let Some(&b) = rest.as_bytes().first() {
+        if b.is_ascii() {
+            rest = &rest[1..];
+            if !b.is_ascii_alphanumeric() {
+                continue;
+            }
+            if want.get(at) != Some(&b.to_ascii_lowercase()) {
+                return false;
+            }
+            at += 1;
+            continue;
+        }
+        let mut chars = rest.chars();
+        let c = chars.next().expect("rest is not empty");
+        rest = chars.as_str();
+        if !c.is_alphanumeric() {
+            continue;
+        }
         let mut lower = c.to_lowercase();
         match (lower.next(), lower.next()) {
-            (Some(l), None) if want.next() == Some(l) => {}
+            (Some(l), None) if l.is_ascii() && want.get(at) == Some(&(l as u8)) => at += 1,
             _ => return false,
         }
     }
-    want.next().is_none()
+    at == want.len()
 }
 
 /// Trim, lower-case, turn every run of characters outside ASCII `a-z0-9` into one `_`, drop
 /// leading and trailing `_`. May return an empty string (callers substitute their default).
 pub fn slug(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
+    slug_into(value, &mut out);
+    out
+}
+
+/// [`slug`], appended to `out` (which the hot path reuses from record to record).
+pub fn slug_into(value: &str, out: &mut String) {
+    let start = out.len();
     let mut pending_sep = false;
-    for c in value.trim().chars().flat_map(char::to_lowercase) {
+    let mut push = |c: char, out: &mut String| {
         if c.is_ascii_lowercase() || c.is_ascii_digit() {
-            if pending_sep && !out.is_empty() {
+            if pending_sep && out.len() > start {
                 out.push('_');
             }
             pending_sep = false;
@@ -34,28 +63,51 @@ pub fn slug(value: &str) -> String {
         } else {
             pending_sep = true;
         }
+    };
+    for c in value.trim().chars() {
+        if c.is_ascii() {
+            push(c.to_ascii_lowercase(), out);
+        } else {
+            for l in c.to_lowercase() {
+                push(l, out);
+            }
+        }
     }
-    out
 }
 
 /// The slug of `value`, or `default` when the value is missing or slugs to nothing.
 pub fn slug_or(value: Option<&str>, default: &str) -> String {
-    let s = value.map(slug).unwrap_or_default();
-    if s.is_empty() {
-        default.to_owned()
-    } else {
-        s
+    let mut out = String::new();
+    slug_or_into(value, default, &mut out);
+    out
+}
+
+/// [`slug_or`], appended to `out`.
+pub fn slug_or_into(value: Option<&str>, default: &str, out: &mut String) {
+    let start = out.len();
+    if let Some(v) = value {
+        slug_into(v, out);
+    }
+    if out.len() == start {
+        out.push_str(default);
     }
 }
 
 /// The `channel` label: `voice` (Voice), `chat` (Web/Mobile Client), `email` (System Mail),
 /// the slug of anything else, `unknown` when missing or empty.
 pub fn channel_label(channel: Option<&str>) -> String {
+    let mut out = String::new();
+    channel_label_into(channel, &mut out);
+    out
+}
+
+/// [`channel_label`], appended to `out`.
+pub fn channel_label_into(channel: Option<&str>, out: &mut String) {
     match channel {
-        Some(c) if folded_eq(c, "voice") => "voice".to_owned(),
-        Some(c) if folded_eq(c, "webmobileclient") => "chat".to_owned(),
-        Some(c) if folded_eq(c, "systemmail") => "email".to_owned(),
-        other => slug_or(other, "unknown"),
+        Some(c) if folded_eq(c, "voice") => out.push_str("voice"),
+        Some(c) if folded_eq(c, "webmobileclient") => out.push_str("chat"),
+        Some(c) if folded_eq(c, "systemmail") => out.push_str("email"),
+        other => slug_or_into(other, "unknown", out),
     }
 }
 
@@ -88,6 +140,25 @@ mod tests {
             !folded_eq("İnbound", "inbound"),
             "multi-char lower-casing never matches"
         );
+    }
+
+    #[test]
+    fn non_ascii_characters_still_fold_through_unicode() {
+        // The ASCII fast path must not change what other characters do: the Kelvin sign
+        // lower-cases to an ASCII `k`, a non-breaking hyphen is punctuation, `é` is a letter.
+        assert!(folded_eq("\u{212A}elvin", "kelvin"));
+        assert!(folded_eq("Drop\u{2011}Off", "dropoff"));
+        assert!(!folded_eq("Caf\u{e9}", "cafe"));
+        assert!(!folded_eq("voic\u{e9}", "voice"));
+        assert_eq!(slug("\u{212A}ELVIN Hangup"), "kelvin_hangup");
+        assert_eq!(slug("\u{130}nbound"), "i_nbound");
+        assert_eq!(slug("\u{a0}No\u{a0}Answer\u{a0}"), "no_answer");
+        let mut out = String::from("keep:");
+        slug_or_into(Some("!!!"), "none", &mut out);
+        assert_eq!(out, "keep:none");
+        out.clear();
+        channel_label_into(Some("MS Teams"), &mut out);
+        assert_eq!(out, "ms_teams");
     }
 
     #[test]

@@ -638,3 +638,58 @@ fn voicemail_disconnect_and_campaign() {
         assert_eq!(f.campaign, None)
     });
 }
+
+// ---- the ingest path -----------------------------------------------------------------
+
+#[test]
+fn a_reused_facts_buffer_gives_the_facts_of_a_fresh_one() {
+    // Ingest fills one `Facts` record after record: nothing of one record may show in the
+    // next. Records alternate between rich (campaign, no-responses, rejections, segments
+    // before any queue) and bare ones, in both orders.
+    let rich = conv(json!({
+        "channel": "MS Teams", "disconnectingEvent": "Agent Hangup", "surveyType": "csat",
+        "csatScore": "abc", "campaigninfo": {"campaignName": "Spring", "contactStatus": "DROP-OFF"},
+        "destinations": [
+            agent("Answered", "2025-09-30T12:00:01"),
+            with(queue_entry("q1", "Sales", "2025-09-30T12:00:00"), json!({
+                "nonRespondingAgents": [{"nonResponseEvent": "Ignored"}, {}],
+                "respondingAgent": {"status": "Answered", "acceptedTime": "bad",
+                                    "interactionDuration": -4}})),
+            queue_entry("q2", "", "2025-09-30T12:01:00"),
+        ],
+    }));
+    let bare = conv(json!({"channel": "", "Direction": "", "campaigninfo": {"campaignName": "x"}}));
+    let mut records = vec![rich.clone(), bare.clone(), bare, rich];
+    let seed: serde_json::Value =
+        serde_json::from_slice(&std::fs::read("tests/fixtures/seed-sample-response.json").unwrap())
+            .unwrap();
+    records.extend(seed["data"].as_array().unwrap().iter().cloned());
+    records.extend(seed["data"].as_array().unwrap().iter().rev().cloned());
+    let body = serde_json::to_vec(&json!({ "data": records })).unwrap();
+    let page = decode_page(&body).unwrap();
+    for tz in [-330, 0] {
+        let mut buffer = Facts::default();
+        let mut finished = 0;
+        for element in &page.elements {
+            match (evaluate(element, tz), classify(element, tz)) {
+                (
+                    Verdict::Finished { key, facts },
+                    Class::Finished {
+                        key: k,
+                        record,
+                        end,
+                    },
+                ) => {
+                    assert_eq!(key, k);
+                    facts_into(record, end, tz, &mut buffer);
+                    assert_eq!(*facts, buffer, "{key}");
+                    finished += 1;
+                }
+                (Verdict::InProgress { key }, Class::InProgress { key: k }) => assert_eq!(key, k),
+                (Verdict::Malformed, Class::Malformed) => {}
+                (v, c) => panic!("evaluate says {v:?}, classify says {c:?}"),
+            }
+        }
+        assert!(finished >= 20, "{finished}");
+    }
+}

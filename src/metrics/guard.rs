@@ -32,6 +32,10 @@ fn is_vocabulary(label: &str, value: &str) -> bool {
 
 /// Cuts `value` to at most `max` characters, on a character boundary.
 pub fn truncate(value: &str, max: usize) -> &str {
+    if value.len() <= max {
+        // No more characters than bytes: nothing to cut, and no need to count them.
+        return value;
+    }
     match value.char_indices().nth(max) {
         Some((idx, _)) => &value[..idx],
         None => value,
@@ -42,9 +46,21 @@ impl LabelGuard {
     /// The label value to use for `value` of `label`: itself (cut to length) while the cap
     /// allows, else [`OTHER`] (counted).
     pub fn admit(&mut self, label: &'static str, value: &str, limits: &Limits) -> String {
+        self.admit_ref(label, value, limits).to_owned()
+    }
+
+    /// [`LabelGuard::admit`] without allocating: the admitted value is a slice of `value` (or
+    /// [`OTHER`]). Runs for several labels of every record; only a value's first admission
+    /// copies it.
+    pub fn admit_ref<'v>(
+        &mut self,
+        label: &'static str,
+        value: &'v str,
+        limits: &Limits,
+    ) -> &'v str {
         let value = truncate(value, limits.max_label_length);
         if value.is_empty() || is_vocabulary(label, value) {
-            return value.to_owned();
+            return value;
         }
         let cap = if label == "queue" {
             limits.max_queues
@@ -53,14 +69,14 @@ impl LabelGuard {
         };
         let set = self.admitted.entry(label).or_default();
         if set.contains(value) {
-            return value.to_owned();
+            return value;
         }
         if set.len() < cap {
             set.insert(value.to_owned());
-            return value.to_owned();
+            return value;
         }
         *self.overflows.entry(label).or_default() += 1;
-        OTHER.to_owned()
+        OTHER
     }
 
     /// Values admitted so far, per label (for the checkpoint). Queues are admitted as pairs:
@@ -88,20 +104,53 @@ impl LabelGuard {
         queue: &str,
         limits: &Limits,
     ) -> (String, String) {
+        let (id, name) = self.admit_queue_ref(queue_id, queue, limits);
+        (id.to_owned(), name.to_owned())
+    }
+
+    /// [`LabelGuard::admit_queue`] without allocating (see [`LabelGuard::admit_ref`]).
+    pub fn admit_queue_ref<'v>(
+        &mut self,
+        queue_id: &'v str,
+        queue: &'v str,
+        limits: &Limits,
+    ) -> (&'v str, &'v str) {
         let id = truncate(queue_id, limits.max_label_length);
         let name = truncate(queue, limits.max_label_length);
         if id.is_empty() && name.is_empty() {
-            return (String::new(), String::new());
+            return ("", "");
         }
-        let key = format!("{id}\u{1f}{name}");
         let set = self.admitted.entry("queue").or_default();
-        if set.contains(&key) || set.len() < limits.max_queues {
-            set.insert(key);
-            return (id.to_owned(), name.to_owned());
+        let known = with_pair_key(id, name, |key| set.contains(key));
+        if known || set.len() < limits.max_queues {
+            if !known {
+                set.insert(pair_key(id, name));
+            }
+            return (id, name);
         }
         *self.overflows.entry("queue").or_default() += 1;
-        (OTHER.to_owned(), OTHER.to_owned())
+        (OTHER, OTHER)
     }
+}
+
+/// How a queue pair is stored among the admitted values: `queue_id` and `queue` joined by
+/// U+001F.
+fn pair_key(id: &str, name: &str) -> String {
+    format!("{id}\u{1f}{name}")
+}
+
+/// Calls `f` with [`pair_key`]`(id, name)`, built on the stack when it is short (it nearly
+/// always is: both halves are cut to `max_label_length` characters).
+fn with_pair_key<T>(id: &str, name: &str, f: impl FnOnce(&str) -> T) -> T {
+    let mut buf = [0u8; 256];
+    let len = id.len() + 1 + name.len();
+    if len > buf.len() {
+        return f(&pair_key(id, name));
+    }
+    buf[..id.len()].copy_from_slice(id.as_bytes());
+    buf[id.len()] = 0x1f;
+    buf[id.len() + 1..len].copy_from_slice(name.as_bytes());
+    f(std::str::from_utf8(&buf[..len]).expect("two strings joined by an ASCII byte"))
 }
 
 #[cfg(test)]
@@ -156,5 +205,54 @@ mod tests {
         let mut g = LabelGuard::default();
         assert_eq!(g.admit("campaign", "Ünïcode", &l), "Ünï");
         assert_eq!(truncate("ab", 3), "ab");
+        assert_eq!(truncate("abc", 3), "abc");
+        assert_eq!(truncate("abcd", 3), "abc");
+        assert_eq!(truncate("Ün", 3), "Ün", "3 bytes, 2 characters");
+    }
+
+    #[test]
+    fn borrowed_admission_is_admission() {
+        // Two guards fed the same values, one through each interface, agree on every answer,
+        // on what they admitted and on what they counted.
+        let l = limits(2, 2, 8);
+        let (mut owned, mut borrowed) = (LabelGuard::default(), LabelGuard::default());
+        let long = "x".repeat(300);
+        let values = [
+            ("event", "a"),
+            ("event", "none"),
+            ("event", "b"),
+            ("event", "c"),
+            ("event", "a"),
+            ("channel", "voice"),
+            ("channel", "rtm"),
+            ("campaign", "Spring sale 2026"),
+            ("campaign", ""),
+        ];
+        for (label, v) in values {
+            assert_eq!(owned.admit(label, v, &l), borrowed.admit_ref(label, v, &l));
+        }
+        let pairs = [
+            ("q1", "A"),
+            ("", ""),
+            (long.as_str(), long.as_str()),
+            ("q2", "B"),
+            ("q1", "A"),
+            ("q3", ""),
+        ];
+        for (id, name) in pairs {
+            let (a, b) = owned.admit_queue(id, name, &l);
+            assert_eq!(
+                (a.as_str(), b.as_str()),
+                borrowed.admit_queue_ref(id, name, &l)
+            );
+        }
+        assert_eq!(owned, borrowed);
+        // Pairs too long for the stack key are admitted and found like short ones.
+        let l = limits(5, 5, 200);
+        let mut g = LabelGuard::default();
+        assert_eq!(g.admit_queue_ref(&long, "n", &l), (&long[..200], "n"));
+        assert_eq!(g.admit_queue_ref(&long, "n", &l), (&long[..200], "n"));
+        let (_, queues) = g.admitted().find(|(l, _)| *l == "queue").unwrap();
+        assert_eq!(queues.len(), 1);
     }
 }

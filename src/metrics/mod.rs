@@ -4,6 +4,7 @@
 //! - [`state`]: KPI values as plain data, per source and label set.
 //! - [`histogram`]: a restorable histogram with exact milli-unit sums.
 //! - [`guard`]: label length and cardinality caps.
+//! - `lookup`: finding a series by borrowed label values, so a record allocates nothing.
 //! - [`gzip`]: one gzip member from a precompressed head and a fresh tail.
 //! - [`collector`]: the state as a `prometheus` collector (the reference encoding).
 //! - [`text`]: the state written straight as text, byte-identical to the collector's, for
@@ -15,6 +16,7 @@ pub mod collector;
 pub mod guard;
 pub mod gzip;
 pub mod histogram;
+mod lookup;
 pub mod selfmetrics;
 pub mod state;
 pub mod text;

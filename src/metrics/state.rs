@@ -4,13 +4,14 @@
 //! collector reads it for `/metrics`. Plain structs — not the `prometheus` crate's metric
 //! types — so the state can be checkpointed, restored and published as a whole (DESIGN §2).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use crate::config::{Buckets, Limits};
-use crate::kpi::{Facts, Outcome, QueueFate};
+use crate::kpi::{Facts, Outcome, QueueFate, SegmentFacts};
 use crate::metrics::catalog::{CSAT_BOUNDS, NPS_BOUNDS};
 use crate::metrics::guard::LabelGuard;
 use crate::metrics::histogram::{Bounds, Histogram};
+use crate::metrics::lookup::{self, LabelsRef};
 
 /// Bucket bounds of every histogram family, resolved once from config.
 #[derive(Debug, Clone, PartialEq)]
@@ -149,7 +150,7 @@ pub struct IngestCounters {
 pub struct SourceKpis {
     /// Per-queue series; `index` maps a label set to its position.
     pub queues: Vec<QueueSeries>,
-    index: HashMap<QueueLabels, usize>,
+    index: hashbrown::HashMap<QueueLabels, usize, std::hash::RandomState>,
     /// smartassist_voicemails_total by (channel, direction)
     pub voicemails: BTreeMap<(String, &'static str), u64>,
     /// smartassist_disconnects_total by (channel, direction, event)
@@ -180,58 +181,55 @@ impl SourceKpis {
         Ok(())
     }
 
-    fn series(&mut self, labels: QueueLabels, b: &AllBounds) -> usize {
+    /// The position of the series of `labels`, created (every family at 0) when new.
+    fn series(&mut self, labels: LabelsRef<'_>, b: &AllBounds) -> usize {
         if let Some(&i) = self.index.get(&labels) {
             return i;
         }
         let i = self.queues.len();
+        let labels = labels.to_owned();
         self.index.insert(labels.clone(), i);
         self.queues.push(QueueSeries::new(labels, b));
         i
     }
 
-    /// Adds one finished conversation. Each label set is resolved once per record; the
-    /// observations then go straight into its series.
-    pub fn apply(&mut self, f: &Facts<'_>, b: &AllBounds, limits: &Limits) {
-        let channel = self.guard.admit("channel", &f.channel, limits);
+    /// Adds one finished conversation. Each label set is resolved once per record, without
+    /// allocating unless it is new; the observations then go straight into its series.
+    ///
+    /// Label sets are resolved, and label values admitted, in the same order as always (queue
+    /// entries in document order, then the no-queue series; no-response events before the
+    /// disconnect event), because under a cap the order decides which values are admitted and
+    /// where new series go.
+    pub fn apply<'a>(&mut self, f: &'a Facts<'_>, b: &AllBounds, limits: &Limits) {
+        let channel = self.guard.admit_ref("channel", &f.channel, limits);
         let direction = f.direction;
-        let labels_for = |guard: &mut LabelGuard, queue_id: &str, queue: &str| {
-            let (queue_id, queue) = guard.admit_queue(queue_id, queue, limits);
-            QueueLabels {
-                queue_id,
-                queue,
-                channel: channel.clone(),
-                direction,
-            }
+        let labels = |(queue_id, queue): (&'a str, &'a str)| LabelsRef {
+            queue_id,
+            queue,
+            channel,
+            direction,
         };
 
-        // Resolve every queue entry's series, and the no-queue series if a segment needs it.
-        let mut entry_series = Vec::with_capacity(f.queue_entries.len());
-        for e in &f.queue_entries {
-            let labels = labels_for(&mut self.guard, e.queue.queue_id, e.queue.queue);
-            entry_series.push(self.series(labels, b));
-        }
-        let conv_series = match f.last_entry {
-            Some(i) => entry_series[i],
-            None => {
-                let labels = labels_for(&mut self.guard, "", "");
-                self.series(labels, b)
+        // Each queue entry, with the answered segments that belong to it.
+        let mut conv_series = None;
+        for (i, e) in f.queue_entries.iter().enumerate() {
+            let pair = self
+                .guard
+                .admit_queue_ref(e.queue.queue_id, e.queue.queue, limits);
+            let si = self.series(labels(pair), b);
+            if f.last_entry == Some(i) {
+                conv_series = Some(si);
             }
-        };
-        let needs_no_queue = f.answered_segments.iter().any(|s| s.entry.is_none());
-        let no_queue_series = if needs_no_queue {
-            let labels = labels_for(&mut self.guard, "", "");
-            Some(self.series(labels, b))
-        } else {
-            None
-        };
-
-        for (e, &si) in f.queue_entries.iter().zip(&entry_series) {
-            let events: Vec<String> = e
-                .no_responses
-                .iter()
-                .map(|ev| self.guard.admit("event", ev, limits))
-                .collect();
+            for ev in &e.no_responses {
+                let ev = self.guard.admit_ref("event", ev, limits);
+                let s = &mut self.queues[si];
+                match s.no_responses.get_mut(ev) {
+                    Some(n) => *n += 1,
+                    None => {
+                        s.no_responses.insert(ev.to_owned(), 1);
+                    }
+                }
+            }
             let s = &mut self.queues[si];
             s.entries += 1;
             match e.fate {
@@ -248,30 +246,21 @@ impl SourceKpis {
             }
             s.callbacks_opted += u64::from(e.callback_opted);
             s.callbacks_accepted += u64::from(e.callback_accepted);
-            for ev in events {
-                *s.no_responses.entry(ev).or_default() += 1;
+            for seg in f.answered_segments.iter().filter(|s| s.entry == Some(i)) {
+                observe_segment(s, seg, b);
             }
         }
 
-        for seg in &f.answered_segments {
-            let si = match seg.entry {
-                Some(i) => entry_series[i],
-                None => no_queue_series.expect("resolved above"),
-            };
-            let s = &mut self.queues[si];
-            s.agent_interactions += 1;
-            s.consults += seg.consults;
-            if let Some(v) = seg.first_response {
-                s.first_response.observe(&b.first_response, v);
-            }
-            if let Some(v) = seg.interaction {
-                s.interaction.observe(&b.interaction, v);
-            }
-            if let Some(v) = seg.after_call_work {
-                s.after_call_work.observe(&b.after_call_work, v);
-            }
-            if let Some(v) = seg.handle_time {
-                s.handle_time.observe(&b.handle_time, v);
+        // The no-queue series: the conversation's own when it reached no queue, and that of
+        // segments before any queue.
+        let conv_series = match conv_series {
+            Some(si) => si,
+            None => self.series(labels(("", "")), b),
+        };
+        if f.answered_segments.iter().any(|s| s.entry.is_none()) {
+            let si = self.series(labels(("", "")), b);
+            for seg in f.answered_segments.iter().filter(|s| s.entry.is_none()) {
+                observe_segment(&mut self.queues[si], seg, b);
             }
         }
 
@@ -289,19 +278,28 @@ impl SourceKpis {
             None => {}
         }
 
-        *self
-            .voicemails
-            .entry((channel.clone(), direction))
-            .or_default() += u64::from(f.voicemail);
-        let event = self.guard.admit("event", &f.disconnect_event, limits);
-        *self
-            .disconnects
-            .entry((channel, direction, event))
-            .or_default() += 1;
+        lookup::add(
+            &mut self.voicemails,
+            [channel, direction, ""],
+            || (channel.to_owned(), direction),
+            u64::from(f.voicemail),
+        );
+        let event = self.guard.admit_ref("event", &f.disconnect_event, limits);
+        lookup::add(
+            &mut self.disconnects,
+            [channel, direction, event],
+            || (channel.to_owned(), direction, event.to_owned()),
+            1,
+        );
         if let Some((name, status)) = &f.campaign {
-            let campaign = self.guard.admit("campaign", name, limits);
-            let status = self.guard.admit("contact_status", status, limits);
-            *self.campaigns.entry((campaign, status)).or_default() += 1;
+            let campaign = self.guard.admit_ref("campaign", name, limits);
+            let status = self.guard.admit_ref("contact_status", status, limits);
+            lookup::add(
+                &mut self.campaigns,
+                [campaign, status, ""],
+                || (campaign.to_owned(), status.to_owned()),
+                1,
+            );
         }
         for field in &f.rejected {
             *self.ingest.rejected.entry(field).or_default() += 1;
@@ -316,6 +314,24 @@ impl SourceKpis {
             out.insert(o.as_str(), n);
         }
         out
+    }
+}
+
+/// Adds one answered agent segment to its series.
+fn observe_segment(s: &mut QueueSeries, seg: &SegmentFacts, b: &AllBounds) {
+    s.agent_interactions += 1;
+    s.consults += seg.consults;
+    if let Some(v) = seg.first_response {
+        s.first_response.observe(&b.first_response, v);
+    }
+    if let Some(v) = seg.interaction {
+        s.interaction.observe(&b.interaction, v);
+    }
+    if let Some(v) = seg.after_call_work {
+        s.after_call_work.observe(&b.after_call_work, v);
+    }
+    if let Some(v) = seg.handle_time {
+        s.handle_time.observe(&b.handle_time, v);
     }
 }
 

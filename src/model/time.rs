@@ -15,7 +15,7 @@ pub type UtcMillis = i64;
 /// an impossible date or time. `tz_offset_minutes` applies to naive timestamps only.
 pub fn parse_timestamp(text: &str, tz_offset_minutes: i32) -> Option<UtcMillis> {
     let mut p = Cursor {
-        b: text.trim().as_bytes(),
+        b: super::lenient::trim(text).as_bytes(),
         i: 0,
     };
     let year = p.digits(4, 4)? as i64;
