@@ -41,14 +41,7 @@ impl Shapes {
 /// Escapes a label value as the text formats (0.0.4 and OpenMetrics) require.
 pub fn escape_label_value(v: &str) -> String {
     let mut out = String::with_capacity(v.len());
-    for c in v.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '"' => out.push_str("\\\""),
-            '\n' => out.push_str("\\n"),
-            c => out.push(c),
-        }
-    }
+    crate::metrics::text::push_label_value(&mut out, v);
     out
 }
 

@@ -477,6 +477,14 @@ fn histogram_lines(out: &mut Vec<u8>, name: &str, labels: &str, h: &Histogram, l
 fn label_pair(out: &mut String, name: &str, value: &str) {
     out.push_str(name);
     out.push_str("=\"");
+    push_label_value(out, value);
+    out.push('"');
+}
+
+/// Appends a label value escaped as both text formats (0.0.4 and OpenMetrics) require:
+/// backslash, newline and double quote. Shared by everything that writes or rebuilds series
+/// text (backfill files, the simulator's truth keys), so they agree with `/metrics`.
+pub fn push_label_value(out: &mut String, value: &str) {
     for c in value.chars() {
         match c {
             '\\' => out.push_str("\\\\"),
@@ -485,7 +493,6 @@ fn label_pair(out: &mut String, name: &str, value: &str) {
             c => out.push(c),
         }
     }
-    out.push('"');
 }
 
 /// HELP text escaping: backslash and newline (quotes stay as they are).

@@ -68,14 +68,7 @@ impl SourcePoller {
         if self.offsets == OffsetSemantics::Auto {
             self.offsets = progress.offsets;
         }
-        let src = [self.name.as_str()];
-        let own = &self.metrics.own;
-        own.watermark
-            .with_label_values(&src)
-            .set(self.watermark.timestamp() as f64);
-        own.tracked_conversations
-            .with_label_values(&src)
-            .set(self.seen.len() as i64);
+        self.show_progress();
         self.status.set_watermark(&self.name, self.watermark);
     }
 

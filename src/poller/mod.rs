@@ -184,6 +184,12 @@ impl SourcePoller {
             self.offsets = offsets;
         }
         self.kpis = kpis;
+        self.show_progress();
+        self.status.set_watermark(&self.name, self.watermark);
+    }
+
+    /// The watermark and tracked-ids gauges, from the progress as it is now.
+    fn show_progress(&self) {
         let src = [self.name.as_str()];
         let own = &self.metrics.own;
         own.watermark
@@ -192,7 +198,6 @@ impl SourcePoller {
         own.tracked_conversations
             .with_label_values(&src)
             .set(self.seen.len() as i64);
-        self.status.set_watermark(&self.name, self.watermark);
     }
 
     /// The state a checkpoint holds for this source, as of now.
@@ -265,12 +270,7 @@ impl SourcePoller {
         own.poll_duration
             .with_label_values(&src)
             .set((finished - started).num_milliseconds() as f64 / 1000.0);
-        own.watermark
-            .with_label_values(&src)
-            .set(self.watermark.timestamp() as f64);
-        own.tracked_conversations
-            .with_label_values(&src)
-            .set(self.seen.len() as i64);
+        self.show_progress();
         let s = &report.stats;
         match result {
             Ok(()) => {

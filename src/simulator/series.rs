@@ -17,14 +17,7 @@ pub fn series_key(name: &str, labels: &[(&str, &str)], le: Option<&str>) -> Stri
         out.push(sep);
         out.push_str(k);
         out.push_str("=\"");
-        for c in v.chars() {
-            match c {
-                '\\' => out.push_str("\\\\"),
-                '"' => out.push_str("\\\""),
-                '\n' => out.push_str("\\n"),
-                c => out.push(c),
-            }
-        }
+        crate::metrics::text::push_label_value(&mut out, v);
         out.push('"');
         sep = ',';
     }
