@@ -3,6 +3,7 @@
 //! per day equal the simulator's truth by end time, exactly.
 
 mod backfill_support;
+mod common;
 #[path = "poller_support/mod.rs"]
 mod poller_support;
 

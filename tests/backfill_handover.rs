@@ -5,6 +5,7 @@
 //! the same files and checkpoint as one that never stopped.
 
 mod backfill_support;
+mod common;
 #[path = "poller_support/mod.rs"]
 mod poller_support;
 

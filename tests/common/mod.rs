@@ -3,5 +3,6 @@
 //! Every test binary compiles this module but uses only part of it, hence the allow.
 #![allow(dead_code)]
 
+pub mod http;
 pub mod promtool;
 pub mod tools;
