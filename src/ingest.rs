@@ -35,8 +35,11 @@ pub struct PageSummary {
     pub ingested: u64,
     /// Finished conversations counted before.
     pub duplicate: u64,
-    /// Conversations without a usable sessionEndTime yet.
+    /// Conversations without a usable sessionEndTime yet, and finished ones deferred (below).
     pub in_progress: u64,
+    /// Finished conversations of a catch-up window left for its rescan
+    /// ([`IngestContext::defer`]); also counted in `in_progress`.
+    pub deferred: u64,
     /// Elements that are not objects or have no dedupe key.
     pub malformed: u64,
     /// Hash of the page's keys in order (elements without a key hash as a constant): equal
@@ -69,6 +72,7 @@ impl PageSummary {
         self.ingested += other.ingested;
         self.duplicate += other.duplicate;
         self.in_progress += other.in_progress;
+        self.deferred += other.deferred;
         self.malformed += other.malformed;
     }
 }
@@ -106,7 +110,7 @@ fn key_hash(key: Option<&str>) -> u64 {
 }
 
 /// Context that stays the same for every page of a source.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 pub struct IngestContext<'c> {
     /// `timeZoneOffset` the pages were requested with.
     pub tz_offset_minutes: i32,
@@ -114,6 +118,10 @@ pub struct IngestContext<'c> {
     pub bounds: &'c AllBounds,
     /// Label limits.
     pub limits: &'c Limits,
+    /// For a first pass over a catch-up window: true for a finished conversation (start, end,
+    /// UTC ms) that a poller running all along would not have counted yet. Such a record is
+    /// left for its window's rescan, as if still in progress ([`crate::poller::catch_up`]).
+    pub defer: Option<&'c dyn Fn(crate::model::UtcMillis, crate::model::UtcMillis) -> bool>,
 }
 
 /// Decodes `body` and counts every element into `kpis`. A body that is not a page changes
@@ -145,18 +153,18 @@ pub fn ingest_body_observed(
     // One buffer for the whole page: each finished record overwrites it.
     let mut facts = Facts::default();
     for (i, element) in page.elements.iter().enumerate() {
-        let key = match element {
+        let (key, start) = match element {
             crate::model::Element::Record(r) => {
                 let start = r
                     .session_start_time
                     .non_empty()
                     .and_then(|t| crate::model::parse_timestamp(t, ctx.tz_offset_minutes));
                 track_start(&mut sum.starts, start);
-                r.dedupe_key()
+                (r.dedupe_key(), start)
             }
             crate::model::Element::Unreadable => {
                 track_start(&mut sum.starts, None);
-                None
+                (None, None)
             }
         };
         let h = key_hash(key);
@@ -171,6 +179,12 @@ pub fn ingest_body_observed(
             }
             Class::InProgress { .. } => {
                 sum.in_progress += 1;
+                "in_progress"
+            }
+            Class::Finished { end, .. } if matches!((ctx.defer, start), (Some(defer), Some(start)) if defer(start, end)) =>
+            {
+                sum.in_progress += 1;
+                sum.deferred += 1;
                 "in_progress"
             }
             Class::Finished { key, record, end } => {

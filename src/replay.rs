@@ -60,6 +60,7 @@ pub fn replay(
             tz_offset_minutes,
             bounds: &metrics.bounds,
             limits,
+            defer: None,
         };
         for path in files {
             let path = path.as_ref();

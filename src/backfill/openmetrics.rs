@@ -150,6 +150,7 @@ mod tests {
             tz_offset_minutes: -330,
             bounds,
             limits: &Limits::default(),
+            defer: None,
         };
         ingest_body(&body, ctx, &mut HashSet::new(), state.source("seed")).unwrap();
         state

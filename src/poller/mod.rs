@@ -16,6 +16,7 @@
 //! - [`seen`]: ids already counted, and when they are forgotten.
 //! - [`handover`]: a stopped poller's progress, carried to its replacement on a config reload.
 
+pub mod catch_up;
 pub mod handover;
 pub mod rescan;
 pub mod scan;
@@ -33,6 +34,7 @@ use crate::config::{Limits, OffsetMode, PollConfig, SourceConfig};
 use crate::metrics::selfmetrics::SelfMetrics;
 use crate::metrics::state::SourceKpis;
 use crate::metrics::Metrics;
+use crate::poller::catch_up::CatchUp;
 use crate::poller::rescan::RescanSchedule;
 use crate::poller::scan::{OffsetSemantics, PollError, ScanStats};
 use crate::poller::seen::SeenSet;
@@ -86,6 +88,9 @@ pub struct SourcePoller {
     offsets: OffsetSemantics,
     /// Records per second recently seen, for sizing windows before asking (issue 9).
     density: Option<f64>,
+    /// While a first pass reads a catch-up window: what a running poller would have counted
+    /// of it by now ([`catch_up`]).
+    catch_up: Option<CatchUp>,
     /// `sessionEndTime` of each conversation counted this tick, for freshness.
     counted_ends: Vec<crate::model::UtcMillis>,
     /// When the last tick started, so a poller that takes over after a reload keeps the
@@ -157,6 +162,7 @@ impl SourcePoller {
             seen: SeenSet::default(),
             offsets,
             density: None,
+            catch_up: None,
             counted_ends: Vec::new(),
             last_tick: None,
             kpis,
@@ -288,6 +294,7 @@ impl SourcePoller {
                     ingested = s.pages.ingested,
                     duplicate = s.pages.duplicate,
                     in_progress = s.pages.in_progress,
+                    deferred = s.pages.deferred,
                     malformed = s.pages.malformed,
                     splits = s.splits,
                     tracked = self.seen.len(),
@@ -341,14 +348,17 @@ impl SourcePoller {
             if self.stopping() {
                 return Err(PollError::Stopped);
             }
+            self.catch_up = CatchUp::new(window, now, &self.poll);
             let stats = self.scan(window).await;
+            self.catch_up = None;
             match stats {
                 Ok(stats) => {
                     add_stats(&mut report.stats, &stats);
                     report.first_pass_requests += stats.requests;
                     report.first_pass_elements += stats.pages.elements;
                     self.watermark = window.end;
-                    self.rescans.first_pass_done(window);
+                    let slice = to_chrono(self.poll.interval);
+                    self.rescans.first_pass_done(window, now, slice);
                     report.first_pass = Some(Window::new(from, window.end));
                 }
                 Err(e) => return Err(e),

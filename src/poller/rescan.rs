@@ -63,10 +63,43 @@ impl RescanSchedule {
         Self { ages, pending }
     }
 
-    /// Queues the first rescan of a window that just had its first pass.
-    pub fn first_pass_done(&mut self, window: Window) {
-        if !self.ages.is_empty() {
-            self.pending.push(Pending { window, stage: 0 });
+    /// Queues the rescans of a window whose first pass read everything that had ended by
+    /// `read_at`.
+    ///
+    /// The window is queued as slices of `slice` (the poll interval), each on its own
+    /// schedule, as if every slice had been first read by a tick of its own. A catch-up
+    /// window (the start lookback, the time missed while the exporter was down) is otherwise
+    /// one long window rescanned only when its *end* reaches each age: the long conversations
+    /// in it would all be counted in one lump up to a rescan age late, while the short ones
+    /// (drop-offs above all) were counted at once — after every start, the drop-off ratio
+    /// would be skewed until that lump arrived. A slice that was already older than an age
+    /// when it was read skips that rescan: the first pass was its scan at that age. One older
+    /// than every age gets the last rescan straight away, so conversations still running in
+    /// it are counted or reported like those of any window at its last rescan.
+    pub fn first_pass_done(&mut self, window: Window, read_at: DateTime<Utc>, slice: Duration) {
+        let Some(last) = self.ages.len().checked_sub(1) else {
+            return;
+        };
+        for part in Window::chunks(window.start, window.end, slice) {
+            let stage = self
+                .ages
+                .iter()
+                .position(|age| part.end + *age >= read_at)
+                .unwrap_or(last);
+            let overdue = part.end + self.ages[last] < read_at;
+            // Slices past every age are all due now: one entry for the run of them.
+            if let Some(prev) = self
+                .pending
+                .last_mut()
+                .filter(|p| overdue && p.stage == last && p.window.end == part.start)
+            {
+                prev.window.end = part.end;
+                continue;
+            }
+            self.pending.push(Pending {
+                window: part,
+                stage,
+            });
         }
     }
 
@@ -177,12 +210,93 @@ mod tests {
         Window::new(t(a), t(b))
     }
 
+    /// A steady-state first pass: a one-minute window read 30 s after it ended.
+    fn first_pass(s: &mut RescanSchedule, window: Window) {
+        s.first_pass_done(
+            window,
+            window.end + Duration::seconds(30),
+            Duration::minutes(1),
+        );
+    }
+
+    fn sorted(s: &RescanSchedule) -> Vec<Pending> {
+        let mut v = s.pending().to_vec();
+        v.sort_by_key(|p| (p.window.start, p.stage));
+        v
+    }
+
+    #[test]
+    fn a_catch_up_window_is_queued_as_if_each_minute_had_had_its_own_tick() {
+        let ages = vec![Duration::minutes(15), Duration::hours(2)];
+        // The start lookback: fifteen minutes read in one go at 00:15:30.
+        let mut lookback = RescanSchedule::new(ages.clone());
+        lookback.first_pass_done(
+            w("2026-01-01T00:00:00Z", "2026-01-01T00:15:00Z"),
+            t("2026-01-01T00:15:30Z"),
+            Duration::minutes(1),
+        );
+        // The same fifteen minutes read one minute at a time by ticks.
+        let mut ticks = RescanSchedule::new(ages);
+        for i in 0..15 {
+            let a = t("2026-01-01T00:00:00Z") + Duration::minutes(i);
+            first_pass(&mut ticks, Window::new(a, a + Duration::minutes(1)));
+        }
+        assert_eq!(sorted(&lookback), sorted(&ticks));
+        assert_eq!(lookback.len(), 15);
+        // So the first minute comes back at 00:16, not with the rest at 00:30.
+        let due = lookback.take_due(t("2026-01-01T00:16:00Z"), Duration::days(1));
+        assert_eq!(due.len(), 1);
+        assert_eq!(
+            due[0].window,
+            w("2026-01-01T00:00:00Z", "2026-01-01T00:01:00Z")
+        );
+    }
+
+    #[test]
+    fn slices_read_past_an_age_skip_it_and_those_past_every_age_are_due_at_once() {
+        let mut s = RescanSchedule::new(vec![Duration::minutes(15), Duration::hours(2)]);
+        // Three hours caught up at 03:00:30 (an exporter that was down).
+        s.first_pass_done(
+            w("2026-01-01T00:00:00Z", "2026-01-01T03:00:00Z"),
+            t("2026-01-01T03:00:30Z"),
+            Duration::minutes(1),
+        );
+        let stage_of = |end: &str| -> Vec<usize> {
+            s.pending()
+                .iter()
+                .filter(|p| p.window.end == t(end))
+                .map(|p| p.stage)
+                .collect()
+        };
+        // Ended 14 minutes before the read: its 15-minute rescan is still ahead.
+        assert_eq!(stage_of("2026-01-01T02:46:00Z"), vec![0]);
+        // Ended 16 minutes before: the first pass was its 15-minute scan; 2 h is next.
+        assert_eq!(stage_of("2026-01-01T02:44:00Z"), vec![1]);
+        assert_eq!(stage_of("2026-01-01T01:01:00Z"), vec![1]);
+        // Past 2 h: one entry for the whole run, due now, and its last rescan.
+        assert_eq!(s.len(), 15 + 105 + 1);
+        let due = s.take_due(t("2026-01-01T03:00:30Z"), Duration::days(1));
+        assert_eq!(due.len(), 1);
+        assert_eq!(
+            due[0].window,
+            w("2026-01-01T00:00:00Z", "2026-01-01T01:00:00Z")
+        );
+        assert!(due[0].last);
+    }
+
+    #[test]
+    fn without_rescan_ages_nothing_is_queued() {
+        let mut s = RescanSchedule::new(Vec::new());
+        first_pass(&mut s, w("2026-01-01T00:00:00Z", "2026-01-01T00:01:00Z"));
+        assert!(s.is_empty());
+    }
+
     #[test]
     fn windows_are_rescanned_at_each_age_merged_when_touching() {
         let mut s = RescanSchedule::new(vec![Duration::minutes(15), Duration::hours(2)]);
-        s.first_pass_done(w("2026-01-01T00:00:00Z", "2026-01-01T00:01:00Z"));
-        s.first_pass_done(w("2026-01-01T00:01:00Z", "2026-01-01T00:02:00Z"));
-        s.first_pass_done(w("2026-01-01T00:05:00Z", "2026-01-01T00:06:00Z"));
+        first_pass(&mut s, w("2026-01-01T00:00:00Z", "2026-01-01T00:01:00Z"));
+        first_pass(&mut s, w("2026-01-01T00:01:00Z", "2026-01-01T00:02:00Z"));
+        first_pass(&mut s, w("2026-01-01T00:05:00Z", "2026-01-01T00:06:00Z"));
         assert!(s
             .take_due(t("2026-01-01T00:15:59Z"), Duration::days(1))
             .is_empty());
@@ -214,8 +328,8 @@ mod tests {
     #[test]
     fn new_ages_keep_the_rescans_already_done() {
         let mut s = RescanSchedule::new(vec![Duration::minutes(15), Duration::hours(2)]);
-        s.first_pass_done(w("2026-01-01T00:00:00Z", "2026-01-01T00:01:00Z"));
-        s.first_pass_done(w("2026-01-01T00:10:00Z", "2026-01-01T00:11:00Z"));
+        first_pass(&mut s, w("2026-01-01T00:00:00Z", "2026-01-01T00:01:00Z"));
+        first_pass(&mut s, w("2026-01-01T00:10:00Z", "2026-01-01T00:11:00Z"));
         for d in s.take_due(t("2026-01-01T00:17:00Z"), Duration::minutes(1)) {
             s.done(d);
         }
@@ -270,7 +384,7 @@ mod tests {
         let mut s = RescanSchedule::new(vec![Duration::minutes(1)]);
         for i in 0..10 {
             let a = t("2026-01-01T00:00:00Z") + Duration::minutes(i);
-            s.first_pass_done(Window::new(a, a + Duration::minutes(1)));
+            first_pass(&mut s, Window::new(a, a + Duration::minutes(1)));
         }
         let due = s.take_due(t("2026-01-01T01:00:00Z"), Duration::minutes(3));
         assert_eq!(

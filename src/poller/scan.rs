@@ -294,20 +294,27 @@ impl SourcePoller {
                 Err(e) => return Err(e.into()),
             };
             let result = {
+                let catch_up = self.catch_up.take();
+                let defer = catch_up
+                    .as_ref()
+                    .map(|c| move |start, end| c.defers(start, end));
                 let ctx = IngestContext {
                     tz_offset_minutes: self.tz_offset_minutes,
                     bounds: &self.metrics.bounds,
                     limits: &self.limits,
+                    defer: defer.as_ref().map(|d| d as _),
                 };
                 let ends = &mut self.counted_ends;
                 // Into the working copy: published only when the tick commits.
-                ingest_body_observed(
+                let result = ingest_body_observed(
                     &body,
                     ctx,
                     &mut self.seen.in_window(window_end),
                     &mut self.kpis,
                     &mut |end| ends.push(end),
-                )
+                );
+                self.catch_up = catch_up;
+                result
             };
             match result {
                 Ok(page) => return Ok(Ok(page)),

@@ -57,6 +57,7 @@ fn build_rich_state() -> SourceState {
             tz_offset_minutes: 0,
             bounds: &bounds,
             limits: &limits,
+            defer: None,
         };
         let page = ingest_body(
             &serde_json::to_vec(&body).unwrap(),
