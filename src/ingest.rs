@@ -102,11 +102,17 @@ fn track_start(span: &mut Option<StartSpan>, start: Option<crate::model::UtcMill
     }
 }
 
+/// A key's 64-bit hash, for telling pages apart within one window read (never stored).
 fn key_hash(key: Option<&str>) -> u64 {
-    use std::hash::{Hash, Hasher};
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    key.hash(&mut h);
-    h.finish()
+    match key {
+        Some(k) => xxhash_rust::xxh3::xxh3_64(k.as_bytes()),
+        None => 0x9e37_79b9_7f4a_7c15,
+    }
+}
+
+/// Folds one element's key hash into the page fingerprint (order matters).
+fn fold_fingerprint(fingerprint: u64, h: u64) -> u64 {
+    (fingerprint.rotate_left(5) ^ h).wrapping_mul(0x0100_0000_01b3)
 }
 
 /// Context that stays the same for every page of a source.
@@ -149,7 +155,7 @@ pub fn ingest_body_observed(
         elements: page.elements.len(),
         ..PageSummary::default()
     };
-    let mut fingerprint = std::collections::hash_map::DefaultHasher::new();
+    let mut fingerprint = 0u64;
     // One buffer for the whole page: each finished record overwrites it.
     let mut facts = Facts::default();
     for (i, element) in page.elements.iter().enumerate() {
@@ -168,7 +174,7 @@ pub fn ingest_body_observed(
             }
         };
         let h = key_hash(key);
-        std::hash::Hasher::write_u64(&mut fingerprint, h);
+        fingerprint = fold_fingerprint(fingerprint, h);
         if i < 2 {
             sum.first_keys[i] = Some(h);
         }
@@ -202,6 +208,6 @@ pub fn ingest_body_observed(
         };
         kpis.count_record(result);
     }
-    sum.fingerprint = std::hash::Hasher::finish(&fingerprint);
+    sum.fingerprint = fingerprint;
     Ok(sum)
 }

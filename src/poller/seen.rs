@@ -10,6 +10,7 @@
 //! (A collision needs ~2^64 ids; a 64-bit hash would already risk one in ~10^8 at a million.)
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use chrono::{DateTime, Utc};
 
@@ -20,11 +21,33 @@ pub fn id_hash(key: &str) -> u128 {
     xxhash_rust::xxh3::xxh3_128(key.as_bytes())
 }
 
+/// Hashes an id hash by taking its low 64 bits: the key already is a uniform 128-bit hash, so
+/// SipHash over it again (the std default) only costs time on every record ingested.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Not reached for u128 keys; any other input still hashes, if slowly.
+        for b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+
+    fn write_u128(&mut self, id: u128) {
+        self.0 = id as u64;
+    }
+}
+
 /// Ids counted so far for one source.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct SeenSet {
     /// id hash → end (Unix seconds) of the latest window it was seen in.
-    ids: HashMap<u128, i64>,
+    ids: HashMap<u128, i64, BuildHasherDefault<IdHasher>>,
 }
 
 impl SeenSet {
