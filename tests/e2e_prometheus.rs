@@ -546,8 +546,14 @@ fn drop_off_incident_pages_through_alertmanager_and_dashboards_have_data() {
         },
     );
 
-    // The quiet run had traffic, and over the whole run no drop-off alert was ever pending
-    // or firing there (ALERTS keeps pending alerts too).
+    // The quiet run had traffic, and over the whole run no drop-off alert fired there.
+    // Pending is allowed: Prometheus started with the exporter, so its 15-minute window holds
+    // only the minutes since, and a queue's ratio over its first 20-40 conversations crosses
+    // the 30% fallback floor by chance (a true 20% at peak hours is about one standard
+    // deviation away). In the simulator's truth, the first 8 minutes of a quiet run go pending
+    // in 14-17% of runs at 12:00-15:00 UTC and fire in 0-0.5% (200 seeds each); before
+    // catch-up windows counted like a running exporter, a skewed counting stream made Default
+    // Queue pending at 31% against a true 13% (tests/fresh_start.rs covers that exactly).
     let volume = query(
         quiet.prometheus,
         "sum(source_queue:smartassist_conversations:increase15m)",
@@ -562,14 +568,22 @@ fn drop_off_incident_pages_through_alertmanager_and_dashboards_have_data() {
         volume > 100.0,
         "the quiet run saw only {volume} conversations"
     );
-    let ever = query(
+    let fired = query(
         quiet.prometheus,
-        r#"count_over_time(ALERTS{alertname=~"SmartAssist(Channel)?DropOffSpike"}[1h])"#,
+        r#"count_over_time(ALERTS{alertname=~"SmartAssist(Channel)?DropOffSpike",alertstate="firing"}[1h])"#,
     )
     .expect("quiet ALERTS");
     assert!(
-        ever.is_empty(),
-        "the run without incidents had drop-off alerts: {ever:?}"
+        fired.is_empty(),
+        "the run without incidents fired drop-off alerts: {fired:?}"
+    );
+    let pending = query(
+        quiet.prometheus,
+        r#"count_over_time(ALERTS{alertname=~"SmartAssist(Channel)?DropOffSpike",alertstate="pending"}[1h])"#,
+    )
+    .expect("quiet ALERTS");
+    eprintln!(
+        "e2e: the quiet run's drop-off alerts that went pending and never fired: {pending:?}"
     );
     let quiet_pages: Vec<Value> = alertmanager_alerts(am)
         .expect("alertmanager alerts")
