@@ -568,22 +568,23 @@ fn drop_off_incident_pages_through_alertmanager_and_dashboards_have_data() {
         volume > 100.0,
         "the quiet run saw only {volume} conversations"
     );
-    let fired = query(
-        quiet.prometheus,
-        r#"count_over_time(ALERTS{alertname=~"SmartAssist(Channel)?DropOffSpike",alertstate="firing"}[1h])"#,
-    )
-    .expect("quiet ALERTS");
+    let drop_off_alerts = |state: &str| {
+        query(
+            quiet.prometheus,
+            &format!(
+                r#"count_over_time(ALERTS{{alertname=~"SmartAssist(Channel)?DropOffSpike",alertstate="{state}"}}[1h])"#
+            ),
+        )
+        .expect("quiet ALERTS")
+    };
+    let fired = drop_off_alerts("firing");
     assert!(
         fired.is_empty(),
         "the run without incidents fired drop-off alerts: {fired:?}"
     );
-    let pending = query(
-        quiet.prometheus,
-        r#"count_over_time(ALERTS{alertname=~"SmartAssist(Channel)?DropOffSpike",alertstate="pending"}[1h])"#,
-    )
-    .expect("quiet ALERTS");
     eprintln!(
-        "e2e: the quiet run's drop-off alerts that went pending and never fired: {pending:?}"
+        "e2e: the quiet run's drop-off alerts that went pending and never fired: {:?}",
+        drop_off_alerts("pending")
     );
     let quiet_pages: Vec<Value> = alertmanager_alerts(am)
         .expect("alertmanager alerts")

@@ -111,6 +111,14 @@ mod tests {
         t(s).timestamp_millis()
     }
 
+    /// `counted_until` of a conversation started at `start`, as RFC 3339.
+    fn until(c: &CatchUp, start: &str) -> String {
+        DateTime::from_timestamp_millis(c.counted_until(ms(start)))
+            .unwrap()
+            .format("%Y-%m-%dT%H:%M:%SZ")
+            .to_string()
+    }
+
     #[test]
     fn the_steady_state_defers_nothing() {
         let w = Window::new(t("2026-01-01T00:00:00Z"), t("2026-01-01T00:01:00Z"));
@@ -130,22 +138,13 @@ mod tests {
         let w = Window::new(t("2026-01-01T00:00:00Z"), t("2026-01-01T00:15:00Z"));
         let c = CatchUp::new(w, t("2026-01-01T00:15:30Z"), &poll()).unwrap();
         // Started in the first minute: first pass at 00:01:30, 15-minute rescan at 00:16.
-        assert_eq!(
-            c.counted_until(ms("2026-01-01T00:00:10Z")),
-            ms("2026-01-01T00:01:30Z")
-        );
+        assert_eq!(until(&c, "2026-01-01T00:00:10Z"), "2026-01-01T00:01:30Z");
         assert!(!c.defers(ms("2026-01-01T00:00:10Z"), ms("2026-01-01T00:01:30Z")));
         assert!(c.defers(ms("2026-01-01T00:00:10Z"), ms("2026-01-01T00:01:31Z")));
         // The boundary second belongs to the next minute, as the rescan slices are cut.
-        assert_eq!(
-            c.counted_until(ms("2026-01-01T00:01:00Z")),
-            ms("2026-01-01T00:02:30Z")
-        );
+        assert_eq!(until(&c, "2026-01-01T00:01:00Z"), "2026-01-01T00:02:30Z");
         // The last minute is read on time: everything ended counts.
-        assert_eq!(
-            c.counted_until(ms("2026-01-01T00:14:59Z")),
-            ms("2026-01-01T00:15:30Z")
-        );
+        assert_eq!(until(&c, "2026-01-01T00:14:59Z"), "2026-01-01T00:15:30Z");
     }
 
     #[test]
@@ -154,19 +153,10 @@ mod tests {
         let w = Window::new(t("2026-01-01T00:00:00Z"), t("2026-01-01T03:00:00Z"));
         let c = CatchUp::new(w, t("2026-01-01T03:00:30Z"), &poll()).unwrap();
         // Minute ending 02:30: its 15-minute rescan was due at 02:45 (a tick on :30 after).
-        assert_eq!(
-            c.counted_until(ms("2026-01-01T02:29:00Z")),
-            ms("2026-01-01T02:45:30Z")
-        );
+        assert_eq!(until(&c, "2026-01-01T02:29:00Z"), "2026-01-01T02:45:30Z");
         // Minute ending 01:30: its 2-hour rescan is still ahead, at 03:30.
-        assert_eq!(
-            c.counted_until(ms("2026-01-01T01:29:00Z")),
-            ms("2026-01-01T01:45:30Z")
-        );
+        assert_eq!(until(&c, "2026-01-01T01:29:00Z"), "2026-01-01T01:45:30Z");
         // Minute ending 00:30: past every age, counted as it is now.
-        assert_eq!(
-            c.counted_until(ms("2026-01-01T00:29:00Z")),
-            ms("2026-01-01T03:00:30Z")
-        );
+        assert_eq!(until(&c, "2026-01-01T00:29:00Z"), "2026-01-01T03:00:30Z");
     }
 }
