@@ -80,6 +80,8 @@ impl RescanSchedule {
         let Some(last) = self.ages.len().checked_sub(1) else {
             return;
         };
+        // Merges stay inside this window, so no queued window outgrows a first-pass chunk.
+        let queued_before = self.pending.len();
         for part in Window::chunks(window.start, window.end, slice) {
             let stage = self
                 .ages
@@ -88,8 +90,7 @@ impl RescanSchedule {
                 .unwrap_or(last);
             let overdue = part.end + self.ages[last] < read_at;
             // Slices past every age are all due now: one entry for the run of them.
-            if let Some(prev) = self
-                .pending
+            if let Some(prev) = self.pending[queued_before..]
                 .last_mut()
                 .filter(|p| overdue && p.stage == last && p.window.end == part.start)
             {
@@ -282,6 +283,25 @@ mod tests {
             w("2026-01-01T00:00:00Z", "2026-01-01T01:00:00Z")
         );
         assert!(due[0].last);
+    }
+
+    #[test]
+    fn overdue_runs_are_not_merged_across_first_pass_chunks() {
+        let mut s = RescanSchedule::new(vec![Duration::minutes(15), Duration::hours(2)]);
+        let read_at = t("2026-01-01T05:00:30Z");
+        for (a, b) in [
+            ("2026-01-01T00:00:00Z", "2026-01-01T01:00:00Z"),
+            ("2026-01-01T01:00:00Z", "2026-01-01T02:00:00Z"),
+        ] {
+            s.first_pass_done(w(a, b), read_at, Duration::minutes(1));
+        }
+        assert_eq!(
+            sorted(&s).iter().map(|p| p.window).collect::<Vec<_>>(),
+            vec![
+                w("2026-01-01T00:00:00Z", "2026-01-01T01:00:00Z"),
+                w("2026-01-01T01:00:00Z", "2026-01-01T02:00:00Z"),
+            ]
+        );
     }
 
     #[test]
