@@ -5,9 +5,9 @@
 //! As of `--to`, per source: the watermark is `--to` (everything that started before it was
 //! read); the KPI state holds every conversation that ended before `--to`; the seen ids are
 //! those the exporter's rescans could return again; and the pending rescans are what a live
-//! exporter would still owe the last hours before `--to`, one window per rescan age: the
-//! window `[to − a(k), to − a(k−1)]` has had its rescans up to age `a(k−1)` and waits for age
-//! `a(k)`. So conversations that were still running at `--to` are counted by the live
+//! exporter would still owe the last hours before `--to`, one poll interval at a time: a slice
+//! ending at `e` has had its rescans up to the last age `a` with `e + a < to` and waits for
+//! the next. So conversations that were still running at `--to` are counted by the live
 //! exporter's rescans, once, and nothing backfill counted is counted again.
 
 use std::path::Path;
@@ -18,7 +18,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use crate::config::{Buckets, Limits};
 use crate::metrics::state::SourceKpis;
 use crate::metrics::Metrics;
-use crate::poller::rescan::Pending;
+use crate::poller::rescan::{Pending, RescanSchedule};
 use crate::poller::scan::OffsetSemantics;
 use crate::poller::seen::SeenSet;
 use crate::poller::window::Window;
@@ -43,20 +43,16 @@ pub struct Section<'a> {
     pub kpis: &'a SourceKpis,
 }
 
-/// The rescans a live exporter still owes at `to`, for rescan ages `ages` (increasing).
-pub fn pending_rescans(to: DateTime<Utc>, ages: &[TimeDelta]) -> Vec<Pending> {
-    let mut out = Vec::with_capacity(ages.len());
-    let mut newer = TimeDelta::zero();
-    for (stage, &age) in ages.iter().enumerate() {
-        if age > newer {
-            out.push(Pending {
-                window: Window::new(to - age, to - newer),
-                stage,
-            });
-            newer = age;
-        }
-    }
-    out
+/// The rescans a live exporter still owes at `to`, for rescan ages `ages` (increasing) and
+/// poll interval `slice`: the last `ages` before `to` as if first read at `to`, queued by the
+/// poller's own schedule ([`RescanSchedule::first_pass_done`]), one interval at a time.
+pub fn pending_rescans(to: DateTime<Utc>, ages: &[TimeDelta], slice: TimeDelta) -> Vec<Pending> {
+    let Some(&longest) = ages.last() else {
+        return Vec::new();
+    };
+    let mut schedule = RescanSchedule::new(ages.to_vec());
+    schedule.first_pass_done(Window::new(to - longest, to), to, slice);
+    schedule.pending().to_vec()
 }
 
 /// The seen ids of a checkpoint at `to`: remembered until the last of those rescans ran.
@@ -100,22 +96,30 @@ mod tests {
     }
 
     #[test]
-    fn one_window_per_rescan_age_waiting_for_that_age() {
+    fn each_minute_waits_for_its_next_rescan_age() {
         let to = t("2026-11-03T00:00:00Z");
-        let p = pending_rescans(to, &[TimeDelta::minutes(15), TimeDelta::hours(2)]);
-        assert_eq!(p.len(), 2);
+        let ages = [TimeDelta::minutes(15), TimeDelta::hours(2)];
+        let p = pending_rescans(to, &ages, TimeDelta::minutes(1));
+        assert_eq!(p.len(), 120, "one per minute of the last 2 hours");
+        let stage_of = |end: &str| -> Vec<usize> {
+            p.iter()
+                .filter(|r| r.window.end == t(end))
+                .map(|r| r.stage)
+                .collect()
+        };
+        // The last 15 minutes wait for their first rescan, each at its own 15-minute age.
+        assert_eq!(stage_of("2026-11-03T00:00:00Z"), vec![0]);
+        assert_eq!(stage_of("2026-11-02T23:46:00Z"), vec![0]);
+        // The minute that reached 15 minutes exactly at --to has that rescan at once.
+        assert_eq!(stage_of("2026-11-02T23:45:00Z"), vec![0]);
+        // Older ones had their 15 m rescan and wait for the 2 h one.
+        assert_eq!(stage_of("2026-11-02T23:44:00Z"), vec![1]);
+        assert_eq!(stage_of("2026-11-02T22:01:00Z"), vec![1]);
         assert_eq!(
-            p[0].window,
-            Window::new(t("2026-11-02T23:45:00Z"), to),
-            "the last 15 minutes wait for their first rescan"
+            p.iter().map(|r| r.window.start).min(),
+            Some(t("2026-11-02T22:00:00Z"))
         );
-        assert_eq!(p[0].stage, 0);
-        assert_eq!(
-            p[1].window,
-            Window::new(t("2026-11-02T22:00:00Z"), t("2026-11-02T23:45:00Z"))
-        );
-        assert_eq!(p[1].stage, 1, "had its 15 m rescan, waits for the 2 h one");
-        assert!(pending_rescans(to, &[]).is_empty());
+        assert!(pending_rescans(to, &[], TimeDelta::minutes(1)).is_empty());
         let seen = seen_at(&[1, 2], to);
         assert_eq!(seen.len(), 2);
         assert!(seen.entries().all(|(_, end)| end == to.timestamp()));

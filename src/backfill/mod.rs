@@ -456,7 +456,8 @@ impl Backfill {
             .map(|d| TimeDelta::from_std(*d).unwrap_or(TimeDelta::MAX))
             .collect();
         let rescans = if final_one {
-            handover::pending_rescans(self.plan.to, &ages)
+            let interval = TimeDelta::from_std(self.config.poll.interval).unwrap_or(TimeDelta::MAX);
+            handover::pending_rescans(self.plan.to, &ages, interval)
         } else {
             Vec::new()
         };
