@@ -6,16 +6,13 @@
 //! only the client's own re-read of a `*_file` secret after a 401 remains).
 
 use std::fmt;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use bytes::Bytes;
 use chrono::{DateTime, Utc};
 
 use crate::client::{
-    Client, ClientError, PageRequest, RateLimiter, RawResponse, Transport, TransportError,
+    Client, ClientError, PageRequest, RateLimiter, Transport, TransportError, Watched,
 };
 use crate::clock::Clock;
 use crate::config::{Config, SourceConfig};
@@ -92,10 +89,15 @@ async fn probe_one(
         Ok(t) => t,
         Err(e) => return report(Err(format!("cannot build the HTTP client: {e}"))),
     };
-    let recording = Arc::new(Recording {
-        inner,
-        last: Mutex::new(None),
-    });
+    // The last transport failure, which the client folds into one line.
+    let last_failure: Arc<Mutex<Option<TransportError>>> = Arc::default();
+    let recording = {
+        let last_failure = last_failure.clone();
+        Arc::new(Watched::new(inner, move |result: &Result<_, _>| {
+            *last_failure.lock().unwrap_or_else(|e| e.into_inner()) =
+                result.as_ref().err().cloned();
+        }))
+    };
     let mut poll = config.poll.clone();
     poll.retry.max_attempts = 1;
     let client = Client::new(
@@ -125,7 +127,10 @@ async fn probe_one(
                 source.host
             )),
         },
-        Err(e) => Err(explain(&e, source, recording.last(), poll.request_timeout)),
+        Err(e) => {
+            let last = last_failure.lock().unwrap_or_else(|e| e.into_inner()).clone();
+            Err(explain(&e, source, last, poll.request_timeout))
+        }
     };
     report(outcome)
 }
@@ -176,33 +181,6 @@ fn explain(
             _ => format!("the API answered with an error: {last}"),
         },
         other => other.to_string(),
-    }
-}
-
-/// Remembers the last transport failure, which the client folds into one line.
-struct Recording {
-    inner: Arc<dyn Transport>,
-    last: Mutex<Option<TransportError>>,
-}
-
-impl Recording {
-    fn last(&self) -> Option<TransportError> {
-        self.last.lock().unwrap_or_else(|e| e.into_inner()).clone()
-    }
-}
-
-impl Transport for Recording {
-    fn send(
-        &self,
-        req: http::Request<Bytes>,
-        timeout: Duration,
-        max_body_bytes: u64,
-    ) -> Pin<Box<dyn Future<Output = Result<RawResponse, TransportError>> + Send + '_>> {
-        Box::pin(async move {
-            let result = self.inner.send(req, timeout, max_body_bytes).await;
-            *self.last.lock().unwrap_or_else(|e| e.into_inner()) = result.as_ref().err().cloned();
-            result
-        })
     }
 }
 

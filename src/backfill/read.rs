@@ -6,18 +6,16 @@
 //! makes the poller read every window from its watermark to there, with no delay, rescans or
 //! look-back (history is settled). Its client waits on the real clock, so the budget holds in
 //! real time. The poller counts what it reads into a scratch state that nobody publishes; the
-//! bodies themselves are copied off the transport ([`Tap`]) and placed by end time afterwards
+//! bodies themselves are copied off the transport ([`tap`]) and placed by end time afterwards
 //! ([`super::place`]), which a poller, counting in start order, cannot do.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 
-use crate::client::{Client, RateLimiter, RawResponse, Transport, TransportError};
+use crate::client::{Client, RateLimiter, RawResponse, Transport, Watched};
 use crate::clock::{Clock, ManualClock};
 use crate::config::{Config, PollConfig, SourceConfig};
 use crate::metrics::Metrics;
@@ -43,39 +41,21 @@ pub enum ReadError {
     },
 }
 
-/// A transport that keeps a copy of every 2xx body it passes on.
-pub struct Tap {
-    inner: Arc<dyn Transport>,
-    bodies: Arc<Mutex<Vec<Bytes>>>,
-}
-
-impl Tap {
-    /// Wraps `inner`; bodies accumulate in `bodies` until taken.
-    pub fn new(inner: Arc<dyn Transport>, bodies: Arc<Mutex<Vec<Bytes>>>) -> Self {
-        Self { inner, bodies }
-    }
-}
-
-impl Transport for Tap {
-    fn send(
-        &self,
-        req: http::Request<Bytes>,
-        timeout: Duration,
-        max_body_bytes: u64,
-    ) -> Pin<Box<dyn Future<Output = Result<RawResponse, TransportError>> + Send + '_>> {
-        Box::pin(async move {
-            let result = self.inner.send(req, timeout, max_body_bytes).await;
-            if let Ok(resp) = &result {
+/// A transport that keeps a copy of every 2xx body it passes on to the poller.
+fn tap(inner: Arc<dyn Transport>, bodies: Arc<Mutex<Vec<Bytes>>>) -> Arc<dyn Transport> {
+    Arc::new(Watched::new(
+        inner,
+        move |result: &Result<RawResponse, _>| {
+            if let Ok(resp) = result {
                 if (200..300).contains(&resp.status) {
-                    self.bodies
+                    bodies
                         .lock()
                         .unwrap_or_else(|e| e.into_inner())
                         .push(resp.body.clone());
                 }
             }
-            result
-        })
-    }
+        },
+    ))
 }
 
 /// What one read produced.
@@ -132,7 +112,7 @@ impl SourceReader {
         scratch: Arc<StateStore>,
     ) -> Self {
         let bodies = Arc::new(Mutex::new(Vec::new()));
-        let tap: Arc<dyn Transport> = Arc::new(Tap::new(transport, bodies.clone()));
+        let tap = tap(transport, bodies.clone());
         let client = Client::new(
             source,
             poll,

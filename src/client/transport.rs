@@ -8,6 +8,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
@@ -53,6 +54,42 @@ pub trait Transport: Send + Sync + 'static {
         timeout: Duration,
         max_body_bytes: u64,
     ) -> Pin<Box<dyn Future<Output = Result<RawResponse, TransportError>> + Send + '_>>;
+}
+
+/// A transport that passes every exchange on to another and shows each result to `watch`
+/// before handing it back: how backfill keeps the bodies its poller reads, and how the probe
+/// learns the transport failure the client folds into one line.
+pub struct Watched<F> {
+    inner: Arc<dyn Transport>,
+    watch: F,
+}
+
+impl<F> Watched<F>
+where
+    F: Fn(&Result<RawResponse, TransportError>) + Send + Sync + 'static,
+{
+    /// Wraps `inner`.
+    pub fn new(inner: Arc<dyn Transport>, watch: F) -> Self {
+        Self { inner, watch }
+    }
+}
+
+impl<F> Transport for Watched<F>
+where
+    F: Fn(&Result<RawResponse, TransportError>) + Send + Sync + 'static,
+{
+    fn send(
+        &self,
+        req: http::Request<Bytes>,
+        timeout: Duration,
+        max_body_bytes: u64,
+    ) -> Pin<Box<dyn Future<Output = Result<RawResponse, TransportError>> + Send + '_>> {
+        Box::pin(async move {
+            let result = self.inner.send(req, timeout, max_body_bytes).await;
+            (self.watch)(&result);
+            result
+        })
+    }
 }
 
 /// Collects body chunks up to a limit; shared by both transports so they agree to the byte.
