@@ -14,7 +14,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use backfill_support::{backfill, backfill_through, read_samples, t, SOURCE};
+use backfill_support::{backfill, backfill_through, options, read_samples, t, SOURCE};
 use chrono::TimeDelta;
 use poller_support::{compare_kpis, Harness};
 use smartassist_exporter::client::{RawResponse, RouterTransport, Transport, TransportError};
@@ -159,19 +159,10 @@ async fn an_interrupted_backfill_resumes_after_its_last_finished_day() {
         inner: RouterTransport::new(sim.router()),
         from: "2026-11-02 00:00:00",
     });
-    let err = backfill_through(
-        failing,
-        &clock,
-        &config,
-        from,
-        to,
-        cut.path(),
-        STEP,
-        &labels,
-        Some(cut_state.clone()),
-    )
-    .await
-    .unwrap_err();
+    let cut_options = options(from, to, cut.path(), STEP, &labels, Some(cut_state.clone()));
+    let err = backfill_through(failing, &clock, &config, cut_options.clone())
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("2026-11-02"), "{err}");
     assert!(cut.path().join("smartassist-2026-11-01.om").exists());
     assert!(!cut.path().join("smartassist-2026-11-02.om").exists());
@@ -179,19 +170,9 @@ async fn an_interrupted_backfill_resumes_after_its_last_finished_day() {
 
     // The same command again resumes after the first day.
     let transport = Arc::new(RouterTransport::new(sim.router()));
-    let summary = backfill_through(
-        transport,
-        &clock,
-        &config,
-        from,
-        to,
-        cut.path(),
-        STEP,
-        &labels,
-        Some(cut_state.clone()),
-    )
-    .await
-    .unwrap();
+    let summary = backfill_through(transport, &clock, &config, cut_options)
+        .await
+        .unwrap();
     assert_eq!(summary.days, 2, "only the days after the first were made");
     for day in ["2026-11-01", "2026-11-02", "2026-11-03"] {
         let name = format!("smartassist-{day}.om");

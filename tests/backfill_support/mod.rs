@@ -56,27 +56,22 @@ pub async fn backfill(
     state_out: Option<PathBuf>,
 ) -> Summary {
     let transport: Arc<dyn Transport> = Arc::new(RouterTransport::new(sim.router()));
-    backfill_through(
-        transport, clock, config, from, to, out, step, labels, state_out,
-    )
-    .await
-    .expect("backfill runs")
+    let options = options(from, to, out, step, labels, state_out);
+    backfill_through(transport, clock, config, options)
+        .await
+        .expect("backfill runs")
 }
 
-/// [`backfill`] through `transport`, which may fail.
-#[allow(clippy::too_many_arguments)]
-pub async fn backfill_through(
-    transport: Arc<dyn Transport>,
-    clock: &ManualClock,
-    config: &Config,
+/// The command line of a backfill of `[from, to]` into `out`, at an unlimited budget.
+pub fn options(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
     out: &Path,
     step: Duration,
     labels: &[(&str, &str)],
     state_out: Option<PathBuf>,
-) -> Result<Summary, BackfillError> {
-    let options = Options {
+) -> Options {
+    Options {
         from,
         to,
         out: out.to_owned(),
@@ -87,7 +82,16 @@ pub async fn backfill_through(
             .collect(),
         state_out,
         max_requests_per_minute: Some(1_000_000),
-    };
+    }
+}
+
+/// A backfill with `options` through `transport`, which may fail, on `clock`.
+pub async fn backfill_through(
+    transport: Arc<dyn Transport>,
+    clock: &ManualClock,
+    config: &Config,
+    options: Options,
+) -> Result<Summary, BackfillError> {
     use smartassist_exporter::clock::Clock as _;
     let run = Backfill::new(config.clone(), options, clock.now()).expect("valid arguments");
     run.run(Arc::new(clock.clone()), move |_| Ok(transport.clone()))
