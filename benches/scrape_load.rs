@@ -21,6 +21,8 @@
 //! For each mode it prints the server's own time per scrape (from routing to the response
 //! head, measured by a middleware), the client-observed latency, and the poller's slowdown.
 
+mod support;
+
 use std::io::Read as _;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -383,13 +385,7 @@ async fn loaded_run(mode: Mode, quiet_time: Duration, quiet_cpu: Duration) -> Ve
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
-    // `cargo test --all-targets` runs bench binaries once without `--bench`: this measurement
-    // is minutes of work in a debug build, so it only runs under `cargo bench`.
-    if !std::env::args().any(|a| a == "--bench") {
-        println!(
-            "skipped: run with `cargo bench --bench {}`",
-            env!("CARGO_CRATE_NAME")
-        );
+    if !support::under_cargo_bench(env!("CARGO_CRATE_NAME")) {
         return;
     }
     // Baseline: no scrapers.

@@ -4,6 +4,8 @@
 //!
 //! Run: `cargo bench --bench week`.
 
+mod support;
+
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
@@ -27,13 +29,7 @@ fn rss_kib(field: &str) -> u64 {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
-    // `cargo test --all-targets` runs bench binaries once without `--bench`: this measurement
-    // is minutes of work in a debug build, so it only runs under `cargo bench`.
-    if !std::env::args().any(|a| a == "--bench") {
-        println!(
-            "skipped: run with `cargo bench --bench {}`",
-            env!("CARGO_CRATE_NAME")
-        );
+    if !support::under_cargo_bench(env!("CARGO_CRATE_NAME")) {
         return;
     }
     let start = DateTime::parse_from_rfc3339("2026-03-02T00:00:00Z")
