@@ -5,22 +5,14 @@
 #[path = "sim_support/mod.rs"]
 mod sim_support;
 
+mod common;
+
+use common::binary::exporter;
 use std::path::Path;
-use std::process::Command;
 
 use chrono::{DurationRound, TimeDelta, Utc};
 use smartassist_exporter::config::Buckets;
 use smartassist_exporter::simulator::SimConfig;
-
-fn exporter() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_smartassist-exporter"));
-    for (name, _) in std::env::vars_os() {
-        if name.to_string_lossy().starts_with("SMARTASSIST_") {
-            command.env_remove(name);
-        }
-    }
-    command
-}
 
 fn write_config(dir: &Path, host: &str) -> std::path::PathBuf {
     let sim = SimConfig::default();

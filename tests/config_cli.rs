@@ -2,6 +2,9 @@
 //! Valid files exit 0 and print the effective config with secrets masked; each `bad-*.yml`
 //! exits 2 with exactly one stderr line naming the key that is wrong.
 
+mod common;
+
+use common::binary::exporter;
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
@@ -9,18 +12,6 @@ fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/config")
         .join(name)
-}
-
-/// The binary with no `SMARTASSIST_*` variables from the caller's environment, so a developer's
-/// shell cannot change what these tests see.
-fn exporter() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_smartassist-exporter"));
-    for (name, _) in std::env::vars_os() {
-        if name.to_string_lossy().starts_with("SMARTASSIST_") {
-            command.env_remove(name);
-        }
-    }
-    command
 }
 
 fn run(command: &mut Command) -> (Option<i32>, String, String) {

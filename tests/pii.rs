@@ -21,11 +21,12 @@
 //! - **The checkpoint** holds id hashes and the label values `/metrics` shows anyway, nothing
 //!   else from a record, and no secret.
 
+mod common;
 mod log_support;
 mod poller_support;
 mod tamper_support;
 
-use std::process::Command;
+use common::binary::exporter;
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
@@ -573,10 +574,6 @@ fn fixture_customer_values(body: &[u8]) -> Vec<String> {
     out.sort();
     out.dedup();
     out
-}
-
-fn exporter() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_smartassist-exporter"))
 }
 
 /// The binary itself, in the formats operators run: `replay` of the seed sample at debug (the

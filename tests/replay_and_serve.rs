@@ -3,7 +3,7 @@
 
 mod common;
 
-use std::process::Command;
+use common::binary::exporter;
 use std::sync::Arc;
 
 use smartassist_exporter::app::{self, App};
@@ -12,10 +12,6 @@ use smartassist_exporter::http::TelemetryPath;
 use smartassist_exporter::ingest::{ingest_body, IngestContext};
 
 const SEED: &str = "tests/fixtures/seed-sample-response.json";
-
-fn exporter() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_smartassist-exporter"))
-}
 
 #[test]
 fn replay_subcommand_prints_the_golden_exposition() {
