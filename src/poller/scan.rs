@@ -294,8 +294,8 @@ impl SourcePoller {
                 Err(e) => return Err(e.into()),
             };
             let result = {
-                let catch_up = self.catch_up.take();
-                let defer = catch_up
+                let defer = self
+                    .catch_up
                     .as_ref()
                     .map(|c| move |start, end| c.defers(start, end));
                 let ctx = IngestContext {
@@ -306,15 +306,13 @@ impl SourcePoller {
                 };
                 let ends = &mut self.counted_ends;
                 // Into the working copy: published only when the tick commits.
-                let result = ingest_body_observed(
+                ingest_body_observed(
                     &body,
                     ctx,
                     &mut self.seen.in_window(window_end),
                     &mut self.kpis,
                     &mut |end| ends.push(end),
-                );
-                self.catch_up = catch_up;
-                result
+                )
             };
             match result {
                 Ok(page) => return Ok(Ok(page)),
