@@ -1,5 +1,6 @@
 //! A busy day through all 11 pages: the library path and the HTTP path serve the same 1,100
-//! records byte for byte. Timings are printed for information only (performance is measured by
+//! records byte for byte, and the decoder's fast path reads every page, exactly as its serde
+//! path does. Timings are printed for information only (performance is measured by
 //! benchmarks, never asserted in tests).
 
 mod sim_support;
@@ -8,6 +9,7 @@ use std::time::Instant;
 
 use serde_json::Value;
 use sim_support::{start, t, window};
+use smartassist_exporter::model::{decode_page_fast, decode_page_via_serde};
 use smartassist_exporter::simulator::SimConfig;
 
 #[tokio::test]
@@ -49,4 +51,8 @@ async fn a_day_through_eleven_pages_is_the_same_in_process_and_over_http() {
         .sum();
     assert_eq!(total, 1100);
     assert_eq!(pages.concat(), texts.concat().into_bytes());
+    for (offset, page) in pages.iter().enumerate() {
+        let fast = decode_page_fast(page).unwrap_or_else(|| panic!("page {offset} left to serde"));
+        assert_eq!(Ok(fast), decode_page_via_serde(page), "page {offset}");
+    }
 }

@@ -140,6 +140,16 @@ pub enum LNum {
 }
 
 impl LNum {
+    /// A numeric field sent as a string (`"49"`, `" 7.25 "`): blank is absent, a finite
+    /// number is its value, anything else is unusable.
+    pub fn from_text(text: &str) -> LNum {
+        let t = text.trim();
+        if t.is_empty() {
+            return LNum::Absent;
+        }
+        t.parse::<f64>().map(finite).unwrap_or(LNum::Unusable)
+    }
+
     /// The value when it is a finite number.
     pub fn value(self) -> Option<f64> {
         match self {
@@ -175,11 +185,7 @@ impl<'de> Deserialize<'de> for LNum {
                 Ok(finite(v))
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<LNum, E> {
-                let t = v.trim();
-                if t.is_empty() {
-                    return Ok(LNum::Absent);
-                }
-                Ok(t.parse::<f64>().map(finite).unwrap_or(LNum::Unusable))
+                Ok(LNum::from_text(v))
             }
             fn visit_bool<E: de::Error>(self, _: bool) -> Result<LNum, E> {
                 Ok(LNum::Unusable)
@@ -207,6 +213,21 @@ impl<'de> Deserialize<'de> for LNum {
 pub struct LBool(pub Option<bool>);
 
 impl LBool {
+    /// A yes/no field sent as a string: `yes`/`true` or `no`/`false` in any case, trimmed;
+    /// anything else is absent.
+    pub fn from_text(text: &str) -> LBool {
+        let t = text.trim();
+        LBool(
+            if t.eq_ignore_ascii_case("yes") || t.eq_ignore_ascii_case("true") {
+                Some(true)
+            } else if t.eq_ignore_ascii_case("no") || t.eq_ignore_ascii_case("false") {
+                Some(false)
+            } else {
+                None
+            },
+        )
+    }
+
     /// True only for an explicit yes.
     pub fn is_true(self) -> bool {
         self.0 == Some(true)
@@ -225,15 +246,7 @@ impl<'de> Deserialize<'de> for LBool {
                 Ok(LBool(Some(v)))
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<LBool, E> {
-                let t = v.trim();
-                let b = if t.eq_ignore_ascii_case("yes") || t.eq_ignore_ascii_case("true") {
-                    Some(true)
-                } else if t.eq_ignore_ascii_case("no") || t.eq_ignore_ascii_case("false") {
-                    Some(false)
-                } else {
-                    None
-                };
-                Ok(LBool(b))
+                Ok(LBool::from_text(v))
             }
             fn visit_i64<E: de::Error>(self, _: i64) -> Result<LBool, E> {
                 Ok(LBool(None))

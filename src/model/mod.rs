@@ -10,6 +10,7 @@
 //! then filled alone, instead of serde building a whole default record (or destination) for
 //! each one it reads, which showed in the ingest benchmark.
 
+mod fast_path;
 pub mod lenient;
 pub mod time;
 
@@ -21,7 +22,7 @@ pub use lenient::{LBool, LCount, LList, LNum, LObj, LStr};
 pub use time::{parse_timestamp, UtcMillis};
 
 /// One conversation record (`data[i]`), only the fields the KPI rules use.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, PartialEq, Deserialize)]
 pub struct Record<'a> {
     /// Preferred dedupe key.
     #[serde(rename = "conversationId", borrow, default)]
@@ -103,7 +104,7 @@ impl<'a> Record<'a> {
 /// reassignment) — and also the shape of a queue entry's `respondingAgent`. One struct serves
 /// all three because their fields never clash: the queue fields are read for queue entries, the
 /// agent fields for segments. (Not `#[serde(flatten)]`: it buffers every field and is slow.)
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, PartialEq, Deserialize)]
 pub struct Destination<'a> {
     /// `QueueEntry` or `AgentSegment`, in any case and punctuation.
     #[serde(rename = "destinationType", borrow, default)]
@@ -153,7 +154,7 @@ pub struct Destination<'a> {
 }
 
 /// A `nonRespondingAgents` entry; only the reason is read.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, PartialEq, Deserialize)]
 pub struct NonResponse<'a> {
     /// `Ignored`, `Supervisor Reassigned`, ...
     #[serde(rename = "nonResponseEvent", borrow, default)]
@@ -161,7 +162,7 @@ pub struct NonResponse<'a> {
 }
 
 /// `campaigninfo`, only the fields the catalog uses.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, PartialEq, Deserialize)]
 pub struct CampaignInfo<'a> {
     /// Becomes the `campaign` label.
     #[serde(rename = "campaignName", borrow, default)]
@@ -172,7 +173,7 @@ pub struct CampaignInfo<'a> {
 }
 
 /// One element of a page's `data`.
-#[derive(Debug)]
+#[derive(Debug, PartialEq)]
 pub enum Element<'a> {
     /// An object, read leniently. It may still lack a dedupe key.
     Record(Box<Record<'a>>),
@@ -182,7 +183,7 @@ pub enum Element<'a> {
 }
 
 /// A decoded response page.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, PartialEq)]
 pub struct Page<'a> {
     /// Every element of `data`, in order; `elements.len()` is what paging compares with the
     /// requested `limit` to detect the last page.
@@ -274,12 +275,30 @@ struct RawPage<'a> {
 
 /// Decodes a response body (`{"data": [...], ...}`) or a bare JSON array of records.
 ///
+/// A body in UTF-8 (every real one) is first read by the hand-written [`fast_path`], which
+/// handles every well-formed page and gives up on anything unusual; the serde path
+/// ([`decode_page_via_serde`]) then decides. Both read a body they both accept into equal pages.
+pub fn decode_page(body: &[u8]) -> Result<Page<'_>, PageError> {
+    decode_page_fast(body).map_or_else(|| decode_page_via_serde(body), Ok)
+}
+
+/// The [`fast_path`] alone: `None` when it gives up (a body that is not UTF-8 is left to the
+/// serde path too). Public for the differential tests and the fuzz target only.
+#[doc(hidden)]
+pub fn decode_page_fast(body: &[u8]) -> Option<Page<'_>> {
+    let text = std::str::from_utf8(body).ok()?;
+    fast_path::page(text).map(|elements| Page { elements })
+}
+
+/// [`decode_page`] without the fast path: the reference the fast path must agree with.
+///
 /// One typed pass handles the common case. If it fails although the body is valid JSON of the
 /// right shape, the elements are read one by one, so the one element that cannot be read is
 /// [`Element::Unreadable`] and the others survive. A number beyond `f64` (`1e400`), which
 /// serde_json refuses, does not make its element unreadable: it is read as the largest `f64`
 /// of its sign.
-pub fn decode_page(body: &[u8]) -> Result<Page<'_>, PageError> {
+#[doc(hidden)]
+pub fn decode_page_via_serde(body: &[u8]) -> Result<Page<'_>, PageError> {
     let first_non_ws = body.iter().copied().find(|c| !c.is_ascii_whitespace());
     let input = Input::new(body);
     if first_non_ws == Some(b'[') {
@@ -435,6 +454,60 @@ mod tests {
         let agent = d.responding_agent.0.as_ref().unwrap();
         assert_eq!(agent.interaction_duration, LNum::Value(49.0));
         assert_eq!(agent.consulting_agents.0, Some(1));
+    }
+
+    /// The fast path agrees with the serde path on `body`, and takes it or leaves it as said.
+    fn agree(body: &[u8], fast_reads_it: bool) -> Result<Page<'_>, PageError> {
+        let text = String::from_utf8_lossy(body);
+        assert_eq!(decode_page_fast(body).is_some(), fast_reads_it, "{text}");
+        let page = decode_page(body);
+        assert_eq!(page, decode_page_via_serde(body), "{text}");
+        page
+    }
+
+    #[test]
+    fn the_fast_path_reads_real_pages_and_leaves_odd_ones_to_serde() {
+        let seed = std::fs::read("tests/fixtures/seed-sample-response.json").unwrap();
+        assert_eq!(agree(&seed, true).unwrap().elements.len(), 10);
+        // Read by the fast path: escapes in read and skipped strings, duplicated unknown keys,
+        // every literal, numbers of every simple form, white space everywhere, bare arrays.
+        for body in [
+            &br#" { "numResults" : 2 , "data" : [ { "sessionId" : "a\"b\u00e9\n" , "x" : 1 , "x" : [true, false, null, {"k\"": -0.5e-3}] } , 7 , [ ] , "s" ] } "#[..],
+            br#"{"data": [{"sessionId": "a", "csatScore": 4.5, "npsScore": -0, "likeDislikeScore": 1E1, "destinations": [{"interactionDuration": "49", "afterCallWorkDuration": 123456789012345, "ConsultingAgents": [1, {}], "respondingAgent": {"status": "Answered"}}]}]}"#,
+            br#"[{"sessionId": "b", "isVoicemail": "YES", "dispositions": ["DROP-OFF", 3, null], "campaigninfo": {"campaignName": "c", "contactStatus": {}}}, 1.5]"#,
+            br#"{"data": [], "meta": "\/\b\f\r\t\\"}"#,
+        ] {
+            agree(body, true).unwrap();
+        }
+        // Left to the serde path, which then decides as it always did.
+        for body in [
+            // A duplicated known field: that element is unreadable, the rest is read.
+            &br#"{"data": [{"sessionId": "a", "sessionId": "b"}, {"sessionId": "c"}]}"#[..],
+            br#"{"data": [{"destinations": [{"queueId": "q", "queueId": "r"}], "sessionId": "a"}]}"#,
+            br#"{"data": [], "data": []}"#,
+            // An escaped key is matched after unescaping.
+            br#"{"data": [{"session\u0049d": "a"}]}"#,
+            // Surrogate escapes, even a valid pair.
+            br#"{"data": [{"sessionId": "a", "note": "\ud83d\ude00"}]}"#,
+            // Numbers beyond the simple ones, in read fields.
+            br#"{"data": [{"sessionId": "a", "csatScore": 12345678901234567}]}"#,
+            br#"{"data": [{"sessionId": "a", "npsScore": 1e400}]}"#,
+            br#"{"data": [{"sessionId": "a", "channel": 1e23}]}"#,
+            // Not JSON, not a page, or not UTF-8.
+            br#"{"data": []} x"#,
+            b"\xef\xbb\xbf{\"data\": []}",
+            br#"{"data": null}"#,
+            br#"{"data": [{"sessionId": "a",}]}"#,
+            br#"{"data": [{"sessionId": "a\x01"}]}"#,
+            b"{\"data\": [{\"sessionId\": \"a\", \"note\": \"\xff\"}]}",
+            b"{\"data\": [{\"sessionId\": \"a\x01\"}]}",
+            br#"{"data": [{"sessionId": "a"}"#,
+        ] {
+            let _ = agree(body, false);
+        }
+        // Skipped values need no simple numbers: huge ones in an unread field are read fast.
+        let huge = br#"{"data": [{"sessionId": "a", "metaInfo": {"n": 1e400, "m": 123456789012345678901234567890}}]}"#;
+        agree(huge, true).unwrap();
     }
 
     #[test]
