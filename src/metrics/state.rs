@@ -150,7 +150,7 @@ pub struct IngestCounters {
 pub struct SourceKpis {
     /// Per-queue series; `index` maps a label set to its position.
     pub queues: Vec<QueueSeries>,
-    index: hashbrown::HashMap<QueueLabels, usize, std::hash::RandomState>,
+    index: hashbrown::HashMap<QueueLabels, usize>,
     /// smartassist_voicemails_total by (channel, direction)
     pub voicemails: BTreeMap<(String, &'static str), u64>,
     /// smartassist_disconnects_total by (channel, direction, event)

@@ -2,11 +2,11 @@
 //! (known label words, bucket counts that fit the bounds, no label set twice), and any failure
 //! makes the whole checkpoint invalid: half a restored source would be worse than none.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 
 use crate::kpi::Outcome;
 use crate::metrics::catalog::{CAPPED_LABELS, RECORD_RESULTS, REJECTABLE_FIELDS};
-use crate::metrics::guard::LabelGuard;
+use crate::metrics::guard::{AdmittedValues, LabelGuard};
 use crate::metrics::histogram::{Bounds, Histogram};
 use crate::metrics::state::{AllBounds, IngestCounters, QueueLabels, QueueSeries, SourceKpis};
 use crate::poller::rescan::Pending;
@@ -361,7 +361,7 @@ fn kpis_from_v1(v: KpisV1, b: &AllBounds) -> Result<SourceKpis, String> {
     let mut admitted = BTreeMap::new();
     for (label, values) in guard.admitted {
         let label = word(&label, &CAPPED_LABELS, "capped label")?;
-        admitted.insert(label, values.into_iter().collect::<HashSet<String>>());
+        admitted.insert(label, values.into_iter().collect::<AdmittedValues>());
     }
     let mut overflows = BTreeMap::new();
     for (label, n) in guard.overflows {
