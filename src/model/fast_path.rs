@@ -459,15 +459,17 @@ impl<'a> Cursor<'a> {
         // Pages hold at most `limit` (100) elements.
         let mut out = Vec::with_capacity(128);
         self.items(|c| {
-            out.push(if c.peek()? == b'{' {
-                let mut record = Box::<Record>::default();
-                c.record(&mut record)?;
-                Element::Record(record)
-            } else {
+            if c.peek()? != b'{' {
                 c.other()?;
-                Element::Unreadable
-            });
-            Some(())
+                out.push(Element::Unreadable);
+                return Some(());
+            }
+            // Filled in place, where it will stay: no record is moved.
+            out.push(Element::Record(Record::default()));
+            let Some(Element::Record(record)) = out.last_mut() else {
+                unreachable!("a record was just pushed")
+            };
+            c.record(record)
         })?;
         Some(out)
     }

@@ -173,10 +173,15 @@ pub struct CampaignInfo<'a> {
 }
 
 /// One element of a page's `data`.
+///
+/// Records are held inline, not boxed: a page's elements live in one `Vec` sized for a whole
+/// page up front, and a box per record was an allocation and a free per record on the ingest
+/// path (the reason for allowing the size difference between the variants).
 #[derive(Debug, PartialEq)]
+#[allow(clippy::large_enum_variant)]
 pub enum Element<'a> {
     /// An object, read leniently. It may still lack a dedupe key.
-    Record(Box<Record<'a>>),
+    Record(Record<'a>),
     /// Not an object, or an object the typed pass could not read (e.g. a duplicated key):
     /// counted as malformed.
     Unreadable,
@@ -235,8 +240,7 @@ struct TypedPage<'a> {
     data: TypedElements<'a>,
 }
 
-/// `data` in the fast path, read straight into [`Element`]s: each record is boxed as soon as
-/// it is read, so growing the list moves pointers, not whole records.
+/// `data` in the typed pass, read straight into [`Element`]s.
 struct TypedElements<'a>(Vec<Element<'a>>);
 
 impl<'de: 'a, 'a> Deserialize<'de> for TypedElements<'a> {
@@ -253,7 +257,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for TypedElements<'a> {
             ) -> Result<Self::Value, A::Error> {
                 // Pages hold at most `limit` (100) elements.
                 let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).clamp(16, 128));
-                while let Some(LObj(record)) = seq.next_element::<LObj<Box<Record<'a>>>>()? {
+                while let Some(LObj(record)) = seq.next_element::<LObj<Record<'a>>>()? {
                     out.push(match record {
                         Some(r) => Element::Record(r),
                         None => Element::Unreadable,
@@ -343,7 +347,7 @@ fn decode_array(input: Input<'_>) -> Result<Page<'_>, PageError> {
 }
 
 fn element_from_raw(raw: &RawValue) -> Element<'_> {
-    match serde_json::from_str::<LObj<Box<Record>>>(raw.get()) {
+    match serde_json::from_str::<LObj<Record>>(raw.get()) {
         Ok(LObj(Some(r))) => Element::Record(r),
         Ok(LObj(None)) => Element::Unreadable,
         Err(_) => match clamp_overflowing_numbers(raw.get()) {
@@ -365,7 +369,7 @@ fn owned_element<'a>(text: &str) -> Element<'a> {
         return Element::Unreadable;
     }
     match serde_json::from_str::<serde_json::Value>(text).map(LObj::<Record<'a>>::deserialize) {
-        Ok(Ok(LObj(Some(r)))) => Element::Record(Box::new(r)),
+        Ok(Ok(LObj(Some(r)))) => Element::Record(r),
         _ => Element::Unreadable,
     }
 }
