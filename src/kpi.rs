@@ -12,7 +12,9 @@
 //! Durations are integer milliseconds (DESIGN §1: they keep millisecond precision), so sums and
 //! bucket comparisons are exact whatever order conversations arrive in.
 
-use crate::labels::{channel_label_into, direction_label, folded_eq, slug_or, slug_or_into};
+use crate::labels::{
+    channel_label_into, direction_label, folded_eq, is_word, slug_or, slug_or_into,
+};
 use crate::model::{parse_timestamp, Destination, Element, LNum, LStr, Record, UtcMillis};
 
 /// Milliseconds; histograms are exposed in seconds (or score units) but add up in these.
@@ -346,8 +348,8 @@ enum Kind {
 
 fn kind(dest: &Destination<'_>) -> Kind {
     match dest.destination_type.non_empty() {
-        Some(k) if folded_eq(k, "queueentry") => Kind::QueueEntry,
-        Some(k) if folded_eq(k, "agentsegment") => Kind::AgentSegment,
+        Some(k) if is_word(k, "QueueEntry", "queueentry") => Kind::QueueEntry,
+        Some(k) if is_word(k, "AgentSegment", "agentsegment") => Kind::AgentSegment,
         _ => Kind::Other,
     }
 }
@@ -516,7 +518,7 @@ impl Evaluator {
 /// A segment is answered when its status is Answered, or it has no status but an acceptedTime.
 fn is_answered(seg: &Destination<'_>) -> bool {
     match seg.status.non_empty() {
-        Some(status) => folded_eq(status, "answered"),
+        Some(status) => is_word(status, "Answered", "answered"),
         None => seg.accepted_time.is_present(),
     }
 }
