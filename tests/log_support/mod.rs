@@ -38,6 +38,20 @@ impl Logs {
     }
 }
 
+/// Installs, once per test binary, a global subscriber that wants every event and writes
+/// none (also bridging `log` records into tracing, as production's `try_init` does).
+/// Rebuilding the interest cache after `set_default` is not enough on its own: a callsite first
+/// reached on another thread, with no subscriber there, can still store "never" after the
+/// rebuild, and this thread's capture then misses that line. With a global subscriber that
+/// always wants everything, no callsite is ever "never".
+fn keep_every_callsite_interested() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let _ =
+            tracing_subscriber::util::SubscriberInitExt::try_init(tracing_subscriber::registry());
+    });
+}
+
 /// Captures every event at `level` and above, from every crate, on this thread until the
 /// guard drops. Field values are written in full (the default `fmt` format).
 pub fn capture(level: Level) -> (Logs, DefaultGuard) {
@@ -48,6 +62,7 @@ pub fn capture(level: Level) -> (Logs, DefaultGuard) {
         .with_ansi(false)
         .with_writer(move || writer.clone())
         .finish();
+    keep_every_callsite_interested();
     let guard = tracing::subscriber::set_default(subscriber);
     // See below: no stale callsite interest from other tests' subscribers.
     tracing::callsite::rebuild_interest_cache();
@@ -77,6 +92,7 @@ pub fn capture_info_and_all() -> (Logs, Logs, DefaultGuard) {
                 .with_writer(move || wa.clone())
                 .with_filter(LevelFilter::TRACE),
         );
+    keep_every_callsite_interested();
     let guard = tracing::subscriber::set_default(subscriber);
     // Other tests' subscribers come and go on other threads; make sure no callsite keeps an
     // interest cached while none of them wanted it (a known race in scoped dispatchers).
