@@ -10,7 +10,8 @@
 //! body exactly as the serde path does, and `decode_page` then decodes the body the serde way
 //! (which decides errors, isolates unreadable elements and clamps huge numbers). It gives up on:
 //! any JSON syntax error or trailing text; a duplicated known field (the serde path makes that
-//! element unreadable); an escaped key; a `\u` escape of a surrogate; a number in a read field
+//! element unreadable); an escaped key of a read object, or a key of a skipped one that does not
+//! unescape; a string in a read field that does not unescape; a number in a read field
 //! that is not exactly representable the simple way (more than 15 digits, or an exponent
 //! beyond ±22, where serde_json's own float parsing may round differently); nesting deeper than
 //! 128. Where it returns a page, that page equals the serde path's, element for element: the
@@ -230,10 +231,14 @@ impl<'a> Cursor<'a> {
         }
     }
 
-    /// Inside a skipped object: a key (escapes allowed), the colon, and the white space up to
-    /// the value.
+    /// Inside a skipped object: a key, the colon, and the white space up to the value. An
+    /// escaped key must unescape (serde_json parses the keys of an object it skips in a read
+    /// field, and refuses a lone surrogate there).
     fn member_key(&mut self) -> Sure<()> {
-        self.string_span()?;
+        let (start, end, escaped) = self.string_span()?;
+        if escaped && serde_json::from_str::<String>(&self.text[start - 1..=end]).is_err() {
+            return None;
+        }
         self.ws();
         self.eat(b':')?;
         self.ws();
@@ -243,8 +248,8 @@ impl<'a> Cursor<'a> {
     // ---- strings ----
 
     /// At `"`: finds the string's end. Returns the content's span and whether it holds escapes.
-    /// Refuses what serde_json refuses (control characters, bad escapes, a missing end) and
-    /// also `\u` escapes of surrogates, which serde_json accepts in some places and not others.
+    /// Refuses what serde_json refuses in a string it skips (control characters, bad escapes, a
+    /// missing end); strings that are read are unescaped, and so checked, by serde_json.
     fn string_span(&mut self) -> Sure<(usize, usize, bool)> {
         self.eat(b'"')?;
         let start = self.i;
@@ -275,8 +280,7 @@ impl<'a> Cursor<'a> {
                 if !hex.bytes().all(|c| c.is_ascii_hexdigit()) {
                     return None;
                 }
-                let unit = u16::from_str_radix(hex, 16).ok()?;
-                (!(0xD800..=0xDFFF).contains(&unit)).then_some(i + 5)
+                Some(i + 5)
             }
             _ => None,
         }
@@ -368,10 +372,12 @@ impl<'a> Cursor<'a> {
 
     // ---- the lenient field types ----
 
-    /// A value of the wrong type for a field that is read: skipped, but a number in that place
-    /// is one serde_json parses (and may refuse), so only a simple one is taken.
+    /// A value of the wrong type for a field that is read: skipped, but a scalar in that place
+    /// is one serde_json parses (and may refuse): a string must unescape, and only a simple
+    /// number is taken.
     fn other(&mut self) -> Sure<()> {
         match self.peek()? {
+            b'"' => self.string().map(drop),
             b'-' | b'0'..=b'9' => self.number()?.map(drop),
             _ => self.skip_value(),
         }
@@ -723,7 +729,6 @@ mod tests {
             "{]",
             r#""\x""#,
             r#""\u12""#,
-            r#""\ud800""#,
             "\"a\u{1}\"",
             "tru",
             "nul",

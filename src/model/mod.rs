@@ -480,6 +480,9 @@ mod tests {
             br#"{"data": [{"sessionId": "a", "csatScore": 4.5, "npsScore": -0, "likeDislikeScore": 1E1, "destinations": [{"interactionDuration": "49", "afterCallWorkDuration": 123456789012345, "ConsultingAgents": [1, {}], "respondingAgent": {"status": "Answered"}}]}]}"#,
             br#"[{"sessionId": "b", "isVoicemail": "YES", "dispositions": ["DROP-OFF", 3, null], "campaigninfo": {"campaignName": "c", "contactStatus": {}}}, 1.5]"#,
             br#"{"data": [], "meta": "\/\b\f\r\t\\"}"#,
+            // Surrogate escapes: a pair in a read string, even a lone one in a skipped value
+            // (serde_json does not look inside the strings it skips).
+            br#"{"data": [{"sessionId": "a\ud83d\ude00", "note": "\ud800", "metaInfo": {"\ud83d\ude00": 1}}]}"#,
         ] {
             agree(body, true).unwrap();
         }
@@ -491,8 +494,11 @@ mod tests {
             br#"{"data": [], "data": []}"#,
             // An escaped key is matched after unescaping.
             br#"{"data": [{"session\u0049d": "a"}]}"#,
-            // Surrogate escapes, even a valid pair.
-            br#"{"data": [{"sessionId": "a", "note": "\ud83d\ude00"}]}"#,
+            // A lone surrogate where serde_json parses the string: a read field, a wrong-typed
+            // value in one, a key of an object skipped in one.
+            br#"{"data": [{"sessionId": "a\ud800"}]}"#,
+            br#"{"data": [{"sessionId": "a", "destinations": "\udc00"}]}"#,
+            br#"{"data": [{"sessionId": "a", "campaigninfo": {"campaignName": {"\ud800": 1}}}]}"#,
             // Numbers beyond the simple ones, in read fields.
             br#"{"data": [{"sessionId": "a", "csatScore": 12345678901234567}]}"#,
             br#"{"data": [{"sessionId": "a", "npsScore": 1e400}]}"#,
