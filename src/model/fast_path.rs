@@ -109,27 +109,28 @@ impl<'a> Cursor<'a> {
 
     // ---- structure ----
 
-    /// At `{`: calls `field` with each key, positioned at its value, which `field` must read
-    /// or skip entirely.
-    fn fields(&mut self, mut field: impl FnMut(&mut Self, &'a [u8]) -> Sure<()>) -> Sure<()> {
-        self.eat(b'{')?;
+    /// At `open`: calls `member` at each member up to `close`, which it must read or skip
+    /// entirely.
+    fn members(
+        &mut self,
+        open: u8,
+        close: u8,
+        mut member: impl FnMut(&mut Self) -> Sure<()>,
+    ) -> Sure<()> {
+        self.eat(open)?;
         self.ws();
-        if self.eat(b'}').is_some() {
+        if self.eat(close).is_some() {
             return Some(());
         }
         loop {
-            let key = self.key()?;
-            self.ws();
-            self.eat(b':')?;
-            self.ws();
-            field(self, key)?;
+            member(self)?;
             self.ws();
             match self.peek()? {
                 b',' => {
                     self.i += 1;
                     self.ws();
                 }
-                b'}' => {
+                c if c == close => {
                     self.i += 1;
                     return Some(());
                 }
@@ -138,28 +139,27 @@ impl<'a> Cursor<'a> {
         }
     }
 
+    /// At `{`: calls `field` with each key, positioned at its value, which `field` must read
+    /// or skip entirely.
+    fn fields(&mut self, mut field: impl FnMut(&mut Self, &'a [u8]) -> Sure<()>) -> Sure<()> {
+        self.members(b'{', b'}', |c| {
+            let key = c.key()?;
+            c.colon()?;
+            field(c, key)
+        })
+    }
+
     /// At `[`: calls `item` at each element, which it must read or skip entirely.
-    fn items(&mut self, mut item: impl FnMut(&mut Self) -> Sure<()>) -> Sure<()> {
-        self.eat(b'[')?;
+    fn items(&mut self, item: impl FnMut(&mut Self) -> Sure<()>) -> Sure<()> {
+        self.members(b'[', b']', item)
+    }
+
+    /// After a key: the colon and the white space around it, up to the value.
+    fn colon(&mut self) -> Sure<()> {
         self.ws();
-        if self.eat(b']').is_some() {
-            return Some(());
-        }
-        loop {
-            item(self)?;
-            self.ws();
-            match self.peek()? {
-                b',' => {
-                    self.i += 1;
-                    self.ws();
-                }
-                b']' => {
-                    self.i += 1;
-                    return Some(());
-                }
-                _ => return None,
-            }
-        }
+        self.eat(b':')?;
+        self.ws();
+        Some(())
     }
 
     /// A key: a string without escapes (the serde path matches keys after unescaping).
@@ -239,10 +239,7 @@ impl<'a> Cursor<'a> {
         if escaped && serde_json::from_str::<String>(&self.text[start - 1..=end]).is_err() {
             return None;
         }
-        self.ws();
-        self.eat(b':')?;
-        self.ws();
-        Some(())
+        self.colon()
     }
 
     // ---- strings ----
@@ -276,11 +273,8 @@ impl<'a> Cursor<'a> {
         match *self.b.get(i)? {
             b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => Some(i + 1),
             b'u' => {
-                let hex = std::str::from_utf8(self.b.get(i + 1..i + 5)?).ok()?;
-                if !hex.bytes().all(|c| c.is_ascii_hexdigit()) {
-                    return None;
-                }
-                Some(i + 5)
+                let hex = self.b.get(i + 1..i + 5)?;
+                hex.iter().all(u8::is_ascii_hexdigit).then_some(i + 5)
             }
             _ => None,
         }
