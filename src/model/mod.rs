@@ -283,7 +283,14 @@ struct RawPage<'a> {
 /// handles every well-formed page and gives up on anything unusual; the serde path
 /// ([`decode_page_via_serde`]) then decides. Both read a body they both accept into equal pages.
 pub fn decode_page(body: &[u8]) -> Result<Page<'_>, PageError> {
-    decode_page_fast(body).map_or_else(|| decode_page_via_serde(body), Ok)
+    // The body is checked for UTF-8 once, for both paths.
+    let input = Input::new(body);
+    if let Input::Text(text) = input {
+        if let Some(elements) = fast_path::page(text) {
+            return Ok(Page { elements });
+        }
+    }
+    decode_with_serde(body, input)
 }
 
 /// The [`fast_path`] alone: `None` when it gives up (a body that is not UTF-8 is left to the
@@ -303,8 +310,12 @@ pub fn decode_page_fast(body: &[u8]) -> Option<Page<'_>> {
 /// of its sign.
 #[doc(hidden)]
 pub fn decode_page_via_serde(body: &[u8]) -> Result<Page<'_>, PageError> {
+    decode_with_serde(body, Input::new(body))
+}
+
+/// [`decode_page_via_serde`] for a body already checked for UTF-8 (`input`).
+fn decode_with_serde<'a>(body: &'a [u8], input: Input<'a>) -> Result<Page<'a>, PageError> {
     let first_non_ws = body.iter().copied().find(|c| !c.is_ascii_whitespace());
-    let input = Input::new(body);
     if first_non_ws == Some(b'[') {
         return decode_array(input);
     }
