@@ -9,15 +9,13 @@ mod common;
 #[path = "poller_support/mod.rs"]
 mod poller_support;
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
 use backfill_support::{backfill, backfill_through, options, read_samples, t, SOURCE};
 use chrono::TimeDelta;
 use poller_support::{compare_kpis, Harness};
-use smartassist_exporter::client::{RawResponse, RouterTransport, Transport, TransportError};
+use smartassist_exporter::client::{Exchange, RawResponse, RouterTransport, Transport};
 use smartassist_exporter::clock::Clock as _;
 use smartassist_exporter::config::Buckets;
 use smartassist_exporter::simulator::{truth_of, SimConfig};
@@ -109,7 +107,7 @@ impl Transport for FailFrom {
         req: http::Request<bytes::Bytes>,
         timeout: Duration,
         max_body_bytes: u64,
-    ) -> Pin<Box<dyn Future<Output = Result<RawResponse, TransportError>> + Send + '_>> {
+    ) -> Exchange<'_> {
         let body: serde_json::Value = serde_json::from_slice(req.body()).unwrap();
         let start = body["startDate"].as_str().unwrap_or_default().to_owned();
         if start.as_str() >= self.from {

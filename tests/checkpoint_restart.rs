@@ -4,9 +4,7 @@
 
 mod poller_support;
 
-use std::future::Future;
 use std::path::{Path, PathBuf};
-use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
@@ -15,7 +13,7 @@ use bytes::Bytes;
 use chrono::Duration;
 use poller_support::{burst, t, Harness, SOURCE};
 use smartassist_exporter::app::App;
-use smartassist_exporter::client::{RawResponse, RouterTransport, Transport, TransportError};
+use smartassist_exporter::client::{Exchange, RouterTransport, Transport};
 use smartassist_exporter::clock::Clock as _;
 use smartassist_exporter::config::{Buckets, Config};
 use smartassist_exporter::exposition::parse_samples;
@@ -168,7 +166,7 @@ impl Transport for Tripwire {
         req: http::Request<Bytes>,
         timeout: StdDuration,
         max_body_bytes: u64,
-    ) -> Pin<Box<dyn Future<Output = Result<RawResponse, TransportError>> + Send + '_>> {
+    ) -> Exchange<'_> {
         if self.sent.fetch_add(1, Ordering::SeqCst) + 1 == self.after {
             let _ = self.stop.send(true);
         }

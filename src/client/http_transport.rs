@@ -8,8 +8,6 @@
 //! - The body is read chunk by chunk under the size cap, and the whole exchange (connect,
 //!   headers, body) runs under one deadline.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -102,11 +100,10 @@ impl Transport for HttpTransport {
         req: http::Request<Bytes>,
         timeout: Duration,
         max_body_bytes: u64,
-    ) -> Pin<Box<dyn Future<Output = Result<RawResponse, TransportError>> + Send + '_>> {
-        Box::pin(async move {
-            tokio::time::timeout(timeout, self.exchange(req, max_body_bytes))
-                .await
-                .unwrap_or(Err(TransportError::Timeout))
-        })
+    ) -> transport::Exchange<'_> {
+        Box::pin(transport::within(
+            timeout,
+            self.exchange(req, max_body_bytes),
+        ))
     }
 }

@@ -37,4 +37,4 @@ pub use limiter::{LimiterRegistry, RateLimiter};
 pub use request::PageRequest;
 pub use retry::RetryReason;
 pub use router_transport::RouterTransport;
-pub use transport::{RawResponse, Transport, TransportError, Watched};
+pub use transport::{Exchange, RawResponse, Transport, TransportError, Watched};

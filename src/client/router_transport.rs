@@ -2,8 +2,6 @@
 //! called through `tower::ServiceExt::oneshot` with no socket in between. Clock-driven tests
 //! use it so that nothing in them depends on real time except the request timeout.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::time::Duration;
 
 use axum::body::Body;
@@ -67,11 +65,10 @@ impl Transport for RouterTransport {
         req: http::Request<Bytes>,
         timeout: Duration,
         max_body_bytes: u64,
-    ) -> Pin<Box<dyn Future<Output = Result<RawResponse, TransportError>> + Send + '_>> {
-        Box::pin(async move {
-            tokio::time::timeout(timeout, self.exchange(req, max_body_bytes))
-                .await
-                .unwrap_or(Err(TransportError::Timeout))
-        })
+    ) -> transport::Exchange<'_> {
+        Box::pin(transport::within(
+            timeout,
+            self.exchange(req, max_body_bytes),
+        ))
     }
 }

@@ -44,6 +44,21 @@ pub enum TransportError {
     Other(String),
 }
 
+/// One exchange under way: what [`Transport::send`] returns.
+pub type Exchange<'a> =
+    Pin<Box<dyn Future<Output = Result<RawResponse, TransportError>> + Send + 'a>>;
+
+/// Runs `exchange` (request, response and body) under `timeout`: how both real transports keep
+/// the whole exchange within its deadline.
+pub(crate) async fn within(
+    timeout: Duration,
+    exchange: impl Future<Output = Result<RawResponse, TransportError>>,
+) -> Result<RawResponse, TransportError> {
+    tokio::time::timeout(timeout, exchange)
+        .await
+        .unwrap_or(Err(TransportError::Timeout))
+}
+
 /// Sends one request and reads its body under a deadline and a size cap.
 pub trait Transport: Send + Sync + 'static {
     /// Sends `req`; the whole exchange, body included, must finish within `timeout`, and a
@@ -53,7 +68,7 @@ pub trait Transport: Send + Sync + 'static {
         req: http::Request<Bytes>,
         timeout: Duration,
         max_body_bytes: u64,
-    ) -> Pin<Box<dyn Future<Output = Result<RawResponse, TransportError>> + Send + '_>>;
+    ) -> Exchange<'_>;
 }
 
 /// A transport that passes every exchange on to another and shows each result to `watch`
@@ -83,7 +98,7 @@ where
         req: http::Request<Bytes>,
         timeout: Duration,
         max_body_bytes: u64,
-    ) -> Pin<Box<dyn Future<Output = Result<RawResponse, TransportError>> + Send + '_>> {
+    ) -> Exchange<'_> {
         Box::pin(async move {
             let result = self.inner.send(req, timeout, max_body_bytes).await;
             (self.watch)(&result);
