@@ -16,7 +16,7 @@
 //! - [`api`]: the upstream API's limits, shared by client and simulator.
 //! - [`client`]: the API client — request shape, auth tokens, per-account budget, retries.
 //! - [`model`]: the v2 record as the API really sends it (lenient types, timestamps, pages), and
-//!   the page decoder: a hand-written fast path checked against the serde one.
+//!   the page decoder.
 //! - [`kpi`]: **the KPI rules** of DESIGN §4 — one record in, its facts out; pure.
 //! - [`labels`]: label values from API strings (channel, direction, slugs).
 //! - [`metrics`]: the metric catalog, the plain KPI state, and the registry serving both.

@@ -1,7 +1,5 @@
-//! Any bytes as a response body: through the fast decoder and the serde decoder, which must
-//! agree wherever the fast one reads the body; through `decode_page` and the KPI rules, then
-//! through `ingest_body` twice into one source's KPI state under tight label limits. Nothing may
-//! panic (release build with debug assertions: overflows panic too), every element ends as
+//! Any bytes as a response body: through `decode_page` and the KPI rules, then through
+//! `ingest_body` twice into one source's KPI state under tight label limits. Nothing may panic (release build with debug assertions: overflows panic too), every element ends as
 //! exactly one result, the second pass ingests nothing, and the per-queue invariants of DESIGN
 //! §4 hold.
 #![no_main]
@@ -14,7 +12,7 @@ use smartassist_exporter::config::{Buckets, Limits};
 use smartassist_exporter::ingest::{ingest_body, IngestContext};
 use smartassist_exporter::kpi::evaluate;
 use smartassist_exporter::metrics::state::{AllBounds, SourceKpis};
-use smartassist_exporter::model::{decode_page, decode_page_fast, decode_page_via_serde};
+use smartassist_exporter::model::decode_page;
 
 fn bounds() -> &'static AllBounds {
     static BOUNDS: OnceLock<AllBounds> = OnceLock::new();
@@ -24,10 +22,6 @@ fn bounds() -> &'static AllBounds {
 fuzz_target!(|body: &[u8]| {
     // The request's timeZoneOffset changes how naive timestamps read; vary it cheaply.
     let tz = [0, -330, 300][body.len() % 3];
-    // The hand-written fast path, wherever it reads a body, reads it as the serde path does.
-    if let Some(fast) = decode_page_fast(body) {
-        assert_eq!(Ok(fast), decode_page_via_serde(body));
-    }
     if let Ok(page) = decode_page(body) {
         for element in &page.elements {
             let _ = evaluate(element, tz);
