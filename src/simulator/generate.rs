@@ -20,8 +20,9 @@ use super::roster::QUEUES;
 use super::settings::SimConfig;
 use super::spec::chrono_duration;
 
-/// Longest a generated conversation lasts, start to end. Truth by end time looks this far
-/// back for conversations that started earlier.
+/// Longest a generated conversation lasts, start to end, without the long tail (which adds
+/// its longest handling time). Truth by end time looks this far back for conversations that
+/// started earlier.
 pub(crate) const MAX_SPAN: TimeDelta = TimeDelta::hours(8);
 
 const MINUTE_MS: i64 = 60_000;
@@ -57,6 +58,8 @@ pub(crate) struct Generator {
     pub(crate) max_span: TimeDelta,
     /// No generated start at or after this.
     until: Option<DateTime<Utc>>,
+    /// [`SimConfig::long_tail`].
+    long_tail: bool,
 }
 
 impl Generator {
@@ -91,7 +94,11 @@ impl Generator {
             })
             .collect();
         let mut scripted: BTreeMap<i64, Vec<Conversation>> = BTreeMap::new();
-        let mut max_span = MAX_SPAN;
+        let mut max_span = if cfg.long_tail {
+            MAX_SPAN + TimeDelta::seconds(lifecycle::LONGEST_HANDLING_SECS as i64)
+        } else {
+            MAX_SPAN
+        };
         for c in &cfg.scripted {
             max_span = max_span.max(c.end - c.start);
             let m = c.start.timestamp_millis().div_euclid(MINUTE_MS);
@@ -106,6 +113,7 @@ impl Generator {
             until: cfg.arrivals_until,
             scripted,
             max_span,
+            long_tail: cfg.long_tail,
         }
     }
 
@@ -149,7 +157,7 @@ impl Generator {
             let word = rng.next_u64();
             let offset = rng.random_range(0..MINUTE_MS);
             let key = ((m as u64) << 16) | k;
-            out.push(self.finish(lifecycle::build(word, lo + offset, load), key));
+            out.push(self.finish(lifecycle::build(word, lo + offset, load, self.long_tail), key));
         }
     }
 
@@ -165,7 +173,7 @@ impl Generator {
             for i in first..last {
                 let word = mix(&[TAG_BURST, self.seed, b as u64, u64::from(i)]);
                 let key = (1 << 63) | ((b as u64) << 40) | u64::from(i);
-                out.push(self.finish(lifecycle::build(word, start_of(i), BURST_LOAD), key));
+                out.push(self.finish(lifecycle::build(word, start_of(i), BURST_LOAD, self.long_tail), key));
             }
         }
     }

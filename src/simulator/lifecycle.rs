@@ -27,10 +27,16 @@ pub(crate) struct Life {
     quantum_ms: i64,
     /// Queue load at arrival (1 = average); waits grow with it.
     load: f64,
+    /// The long tail's own stream ([`long_handling`]), so drawing it leaves every other draw
+    /// of the conversation as it is without the tail.
+    tail: Option<SimRng>,
 }
 
+/// Longest a long-tail conversation is handled (an email answered over days).
+pub(crate) const LONGEST_HANDLING_SECS: f64 = 3.0 * 86_400.0;
+
 impl Life {
-    fn new(word: u64, load: f64) -> Self {
+    fn new(word: u64, load: f64, long_tail: bool) -> Self {
         let mut rng = super::rng::seeded(word);
         let quantum_ms = if rng.random_bool(PRECISE_SHARE) {
             125
@@ -41,6 +47,7 @@ impl Life {
             rng,
             quantum_ms,
             load,
+            tail: long_tail.then(|| super::rng::seeded(super::rng::mix(&[super::rng::TAG_TAIL, word]))),
         }
     }
 
@@ -127,10 +134,11 @@ enum Ending {
 }
 
 /// Builds one conversation from its random word, raw start (ms since the epoch) and the load
-/// at arrival. Ids are left empty (`Some("")`, or `None` for session-only records): the
-/// caller assigns them from the conversation's unique key.
-pub(crate) fn build(word: u64, start_ms: i64, load: f64) -> Conversation {
-    let mut l = Life::new(word, load);
+/// at arrival; `long_tail` adds the handling times of hours and days that email and some chats
+/// take. Ids are left empty (`Some("")`, or `None` for session-only records): the caller
+/// assigns them from the conversation's unique key.
+pub(crate) fn build(word: u64, start_ms: i64, load: f64, long_tail: bool) -> Conversation {
+    let mut l = Life::new(word, load, long_tail);
     let q = l.quantum_ms;
     let start_ms = start_ms.div_euclid(q) * q;
     let start = DateTime::from_timestamp_millis(start_ms).unwrap_or_default();
@@ -477,7 +485,10 @@ fn answered_segment(
         Channel::Chat => 420.0,
         _ => 300.0,
     };
-    let secs = l.lognormal(median, 0.7).clamp(5.0, 5400.0).round() as u32;
+    let mut secs = l.lognormal(median, 0.7).clamp(5.0, 5400.0).round() as u32;
+    if let Some(long) = long_handling(l, channel) {
+        secs = long;
+    }
     let end = accepted + TimeDelta::seconds(i64::from(secs));
     seg.interaction_duration = Some(secs);
     seg.interaction_end = Some(end);
@@ -499,6 +510,28 @@ fn answered_segment(
         }
     }
     seg
+}
+
+/// With the long tail on: an email answered over hours or days (almost half of them), a chat
+/// that goes on for an hour (one in eight), a long voice call (one in fifty). Over a day that
+/// makes about one conversation in twenty longer than 30 minutes, a few in a thousand longer
+/// than 6 hours and a few a day longer than 2 days. Without it nothing is drawn, so the
+/// default data stays as it always was.
+fn long_handling(l: &mut Life, channel: &Channel) -> Option<u32> {
+    let tail = l.tail.as_mut()?;
+    let (share, median, sigma) = match channel {
+        Channel::Email => (0.45, 5.0 * 3600.0, 1.2),
+        Channel::Chat => (0.12, 3000.0, 0.5),
+        Channel::Voice => (0.02, 2400.0, 0.3),
+        _ => return None,
+    };
+    if !tail.random_bool(share) {
+        return None;
+    }
+    let secs = LogNormal::new(f64::ln(median), sigma)
+        .map(|d| d.sample(tail))
+        .unwrap_or(median);
+    Some(secs.clamp(1800.0, LONGEST_HANDLING_SECS).round() as u32)
 }
 
 fn campaign(l: &mut Life, c: &mut Conversation) {
@@ -559,7 +592,7 @@ mod tests {
     #[test]
     fn instants_in_durations_are_multiples_of_the_quantum() {
         for w in 0..2000u64 {
-            let c = build(w, 1_790_000_000_000 + (w as i64) * 7_919, 1.0);
+            let c = build(w, 1_790_000_000_000 + (w as i64) * 7_919, 1.0, false);
             assert!(c.end >= c.start, "{c:?}");
             assert!(c.end - c.start < TimeDelta::hours(8), "{c:?}");
             for q in c.queue_entries() {
@@ -571,14 +604,37 @@ mod tests {
     }
 
     #[test]
+    fn the_long_tail_reaches_days_and_leaves_short_data_alone() {
+        let n = 20_000u64;
+        let (mut over_30m, mut over_6h, mut over_2d, mut same) = (0, 0, 0, 0);
+        for w in 0..n {
+            let at = 1_790_000_000_000 + (w as i64) * 7_919;
+            let long = build(w, at, 1.0, true);
+            let d = long.end - long.start;
+            over_30m += usize::from(d > TimeDelta::minutes(30));
+            over_6h += usize::from(d > TimeDelta::hours(6));
+            over_2d += usize::from(d > TimeDelta::days(2));
+            assert!(d < TimeDelta::days(4), "{long:?}");
+            same += usize::from(long == build(w, at, 1.0, false));
+        }
+        let share = |k: usize| k as f64 / n as f64;
+        eprintln!("long tail: {over_30m} over 30 min, {over_6h} over 6 h, {over_2d} over 2 days, {same} unchanged of {n}");
+        assert!(share(over_30m) >= 0.05, "{over_30m} over 30 min");
+        assert!(over_6h >= 20, "{over_6h} over 6 h");
+        assert!(over_2d >= 2, "{over_2d} over 2 days");
+        // Conversations that draw no long handling are the default ones.
+        assert!(share(same) > 0.9, "{same} unchanged");
+    }
+
+    #[test]
     fn same_word_same_conversation() {
         assert_eq!(
-            build(42, 1_790_000_000_000, 1.0),
-            build(42, 1_790_000_000_000, 1.0)
+            build(42, 1_790_000_000_000, 1.0, false),
+            build(42, 1_790_000_000_000, 1.0, false)
         );
         assert_ne!(
-            build(42, 1_790_000_000_000, 1.0),
-            build(43, 1_790_000_000_000, 1.0)
+            build(42, 1_790_000_000_000, 1.0, false),
+            build(43, 1_790_000_000_000, 1.0, false)
         );
     }
 }

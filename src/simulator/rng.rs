@@ -13,6 +13,7 @@ pub(crate) const TAG_INCIDENT: u64 = 0x696e_6369;
 pub(crate) const TAG_SHUFFLE: u64 = 0x7368_7566;
 pub(crate) const TAG_RENDER: u64 = 0x7265_6e64;
 pub(crate) const TAG_ID: u64 = 0x6964_6964;
+pub(crate) const TAG_TAIL: u64 = 0x7461_696c;
 
 /// SplitMix64: a bijection on `u64` with good avalanche. Being a bijection matters for ids:
 /// distinct keys can never collide.

@@ -133,6 +133,10 @@ pub struct SimConfig {
     pub arrivals_until: Option<chrono::DateTime<chrono::Utc>>,
     /// Hand-built conversations served in addition to generated ones (they ignore `history`).
     pub scripted: Vec<Conversation>,
+    /// Handling times with the long tail real contact centers have: emails answered over
+    /// hours or days, chats that go on for an hour (about 5% of conversations over 30 minutes,
+    /// a few a day over 2 days). Off by default, so a closed period drains within hours.
+    pub long_tail: bool,
     /// Buckets `/__truth` uses (library callers pass their own).
     pub truth_buckets: Buckets,
     /// Most generated minutes kept in memory (least recently used go first, and are
@@ -159,6 +163,7 @@ impl Default for SimConfig {
             history: None,
             arrivals_until: None,
             scripted: Vec::new(),
+            long_tail: false,
             truth_buckets: Buckets::default(),
             cache_minutes: 7 * 1440 + 8 * 60,
         }
