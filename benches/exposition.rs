@@ -62,7 +62,6 @@ fn metrics_with(series: usize) -> Metrics {
             tz_offset_minutes: 0,
             bounds: &m.bounds,
             limits: &limits,
-            defer: None,
         };
         ingest_body(&body, ctx, &mut HashSet::new(), state.source("bench")).unwrap();
     }

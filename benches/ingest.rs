@@ -48,7 +48,6 @@ fn bench(c: &mut Criterion) {
         tz_offset_minutes: -330,
         bounds: &bounds,
         limits: &limits,
-        defer: None,
     };
     let mut g = c.benchmark_group("page_of_100");
     g.throughput(Throughput::Elements(100));

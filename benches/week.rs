@@ -13,7 +13,6 @@ use smartassist_exporter::app::{self, App};
 use smartassist_exporter::client::{RouterTransport, Transport};
 use smartassist_exporter::clock::{Clock, ManualClock};
 use smartassist_exporter::config::Config;
-use smartassist_exporter::ingest::SeenIds as _;
 use smartassist_exporter::poller::seen::SeenSet;
 use smartassist_exporter::simulator::{SimConfig, Simulator};
 

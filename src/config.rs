@@ -204,9 +204,12 @@ pub struct PollConfig {
     /// The last `delay` before now is never asked for: SmartAssist is still writing it.
     #[serde(with = "units::duration")]
     pub delay: Duration,
-    /// Ages at which each window is queried again, for conversations that finished late.
+    /// Ages at which each window is queried again, for records the API shows late.
     #[serde(with = "units::durations")]
     pub rescans: Vec<Duration>,
+    /// How long after its start a conversation seen in progress is followed until it ends.
+    #[serde(with = "units::duration")]
+    pub max_open_age: Duration,
     /// How far back the very first poll (no checkpoint) reaches.
     #[serde(with = "units::duration")]
     pub start_lookback: Duration,
@@ -228,6 +231,7 @@ impl Default for PollConfig {
             interval: Duration::from_secs(60),
             delay: Duration::from_secs(30),
             rescans: vec![Duration::from_secs(15 * 60), Duration::from_secs(2 * 3600)],
+            max_open_age: Duration::from_secs(7 * 86_400),
             start_lookback: Duration::from_secs(15 * 60),
             chunk: Duration::from_secs(86_400),
             max_requests_per_minute: 50,

@@ -8,16 +8,25 @@ use std::collections::HashSet;
 use crate::config::Limits;
 use crate::kpi::{classify, facts_into, Class, Facts};
 use crate::metrics::state::{AllBounds, SourceKpis};
-use crate::model::{decode_page, PageError};
+use crate::model::{decode_page, parse_timestamp, Element, Page, PageError, UtcMillis};
 
-/// Remembers which conversations were already counted.
-pub trait SeenIds {
-    /// Records `key` as counted; false when it already was (a duplicate).
-    fn first_sighting(&mut self, key: &str) -> bool;
+/// Where ingest reports each conversation it judged, and learns whether a finished one is new.
+///
+/// The poller's ledger is its seen ids and its open conversations; `replay` and the tests use
+/// a plain set of keys.
+pub trait Ledger {
+    /// A finished conversation (`start`: its `sessionStartTime` when that parses; `end`: its
+    /// end, UTC ms): true when it counts now, false when it was counted before (a duplicate).
+    fn finished(&mut self, key: &str, start: Option<UtcMillis>, end: UtcMillis) -> bool;
+
+    /// A conversation still in progress (`start` as above), to be counted when it ends.
+    fn in_progress(&mut self, key: &str, start: Option<UtcMillis>) {
+        let _ = (key, start);
+    }
 }
 
-impl SeenIds for HashSet<String> {
-    fn first_sighting(&mut self, key: &str) -> bool {
+impl Ledger for HashSet<String> {
+    fn finished(&mut self, key: &str, _start: Option<UtcMillis>, _end: UtcMillis) -> bool {
         if self.contains(key) {
             false
         } else {
@@ -26,7 +35,7 @@ impl SeenIds for HashSet<String> {
     }
 }
 
-/// What one page contributed; the poller logs it and uses `elements` to detect the last page.
+/// What became of one page's elements (or of many pages', added up).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct PageSummary {
     /// Elements in `data`, whatever they were.
@@ -35,34 +44,10 @@ pub struct PageSummary {
     pub ingested: u64,
     /// Finished conversations counted before.
     pub duplicate: u64,
-    /// Conversations without a usable sessionEndTime yet, and finished ones deferred (below).
+    /// Conversations still in progress.
     pub in_progress: u64,
-    /// Finished conversations of a catch-up window left for its rescan
-    /// ([`IngestContext::defer`]); also counted in `in_progress`.
-    pub deferred: u64,
     /// Elements that are not objects or have no dedupe key.
     pub malformed: u64,
-    /// Hash of the page's keys in order (elements without a key hash as a constant): equal
-    /// fingerprints mean the API served the same page twice.
-    pub fingerprint: u64,
-    /// Hashes of the first two elements' keys: page 1 starting with page 0's second record is
-    /// the tell of record-offset paging (DESIGN §1).
-    pub first_keys: [Option<u64>; 2],
-    /// Start (`sessionStartTime`, UTC ms) of the first and the last element whose start
-    /// parses, and whether the starts never decrease along the page: continuing a saturated
-    /// window after its last start is only safe when every page of it was in start order.
-    pub starts: Option<StartSpan>,
-}
-
-/// The start times along one page.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct StartSpan {
-    /// First parseable start on the page.
-    pub first: crate::model::UtcMillis,
-    /// Last parseable start on the page.
-    pub last: crate::model::UtcMillis,
-    /// True when no start is earlier than the one before it (unparseable ones break order).
-    pub ordered: bool,
 }
 
 impl PageSummary {
@@ -72,47 +57,8 @@ impl PageSummary {
         self.ingested += other.ingested;
         self.duplicate += other.duplicate;
         self.in_progress += other.in_progress;
-        self.deferred += other.deferred;
         self.malformed += other.malformed;
     }
-}
-
-/// Extends the page's start span with one element's start (`None`: unknown, breaks order).
-fn track_start(span: &mut Option<StartSpan>, start: Option<crate::model::UtcMillis>) {
-    match (span.as_mut(), start) {
-        (None, Some(t)) => {
-            *span = Some(StartSpan {
-                first: t,
-                last: t,
-                ordered: true,
-            })
-        }
-        (Some(s), Some(t)) => {
-            s.ordered &= t >= s.last;
-            s.last = t;
-        }
-        (Some(s), None) => s.ordered = false,
-        (None, None) => {
-            *span = Some(StartSpan {
-                first: i64::MIN,
-                last: i64::MIN,
-                ordered: false,
-            })
-        }
-    }
-}
-
-/// A key's 64-bit hash, for telling pages apart within one window read (never stored).
-fn key_hash(key: Option<&str>) -> u64 {
-    match key {
-        Some(k) => xxhash_rust::xxh3::xxh3_64(k.as_bytes()),
-        None => 0x9e37_79b9_7f4a_7c15,
-    }
-}
-
-/// Folds one element's key hash into the page fingerprint (order matters).
-fn fold_fingerprint(fingerprint: u64, h: u64) -> u64 {
-    (fingerprint.rotate_left(5) ^ h).wrapping_mul(0x0100_0000_01b3)
 }
 
 /// Context that stays the same for every page of a source.
@@ -124,80 +70,50 @@ pub struct IngestContext<'c> {
     pub bounds: &'c AllBounds,
     /// Label limits.
     pub limits: &'c Limits,
-    /// For a first pass over a catch-up window: true for a finished conversation (start, end,
-    /// UTC ms) that a poller running all along would not have counted yet. Such a record is
-    /// left for its window's rescan, as if still in progress ([`crate::poller::catch_up`]).
-    pub defer: Option<&'c dyn Fn(crate::model::UtcMillis, crate::model::UtcMillis) -> bool>,
 }
 
-/// Decodes `body` and counts every element into `kpis`. A body that is not a page changes
-/// nothing and returns the error (the poller retries it like a 5xx).
+/// Decodes `body` and counts every element into `kpis` ([`ingest_page`]). A body that is not a
+/// page changes nothing and returns the error (the poller retries it like a 5xx).
 pub fn ingest_body(
     body: &[u8],
     ctx: IngestContext<'_>,
-    seen: &mut impl SeenIds,
+    ledger: &mut impl Ledger,
     kpis: &mut SourceKpis,
-) -> Result<PageSummary, PageError> {
-    ingest_body_observed(body, ctx, seen, kpis, &mut |_| {})
-}
-
-/// [`ingest_body`], calling `on_counted` with the `sessionEndTime` (UTC ms) of every
-/// conversation counted now (the poller measures freshness with it).
-pub fn ingest_body_observed(
-    body: &[u8],
-    ctx: IngestContext<'_>,
-    seen: &mut impl SeenIds,
-    kpis: &mut SourceKpis,
-    on_counted: &mut dyn FnMut(crate::model::UtcMillis),
 ) -> Result<PageSummary, PageError> {
     let page = decode_page(body)?;
+    Ok(ingest_page(&page, ctx, ledger, kpis))
+}
+
+/// Judges every element of `page`: a malformed one is counted as such; one in progress is
+/// reported to the ledger; a finished one the ledger has not seen has its facts added to
+/// `kpis`. Every element is counted once in `smartassist_exporter_records_total`.
+pub fn ingest_page(
+    page: &Page<'_>,
+    ctx: IngestContext<'_>,
+    ledger: &mut impl Ledger,
+    kpis: &mut SourceKpis,
+) -> PageSummary {
     let mut sum = PageSummary {
         elements: page.elements.len(),
         ..PageSummary::default()
     };
-    let mut fingerprint = 0u64;
     // One buffer for the whole page: each finished record overwrites it.
     let mut facts = Facts::default();
-    for (i, element) in page.elements.iter().enumerate() {
-        let (key, start) = match element {
-            crate::model::Element::Record(r) => {
-                let start = r
-                    .session_start_time
-                    .non_empty()
-                    .and_then(|t| crate::model::parse_timestamp(t, ctx.tz_offset_minutes));
-                track_start(&mut sum.starts, start);
-                (r.dedupe_key(), start)
-            }
-            crate::model::Element::Unreadable => {
-                track_start(&mut sum.starts, None);
-                (None, None)
-            }
-        };
-        let h = key_hash(key);
-        fingerprint = fold_fingerprint(fingerprint, h);
-        if i < 2 {
-            sum.first_keys[i] = Some(h);
-        }
+    for element in &page.elements {
         let result = match classify(element, ctx.tz_offset_minutes) {
             Class::Malformed => {
                 sum.malformed += 1;
                 "malformed"
             }
-            Class::InProgress { .. } => {
+            Class::InProgress { key } => {
+                ledger.in_progress(key, start_of(element, ctx.tz_offset_minutes));
                 sum.in_progress += 1;
-                "in_progress"
-            }
-            Class::Finished { end, .. } if matches!((ctx.defer, start), (Some(defer), Some(start)) if defer(start, end)) =>
-            {
-                sum.in_progress += 1;
-                sum.deferred += 1;
                 "in_progress"
             }
             Class::Finished { key, record, end } => {
-                if seen.first_sighting(key) {
+                if ledger.finished(key, start_of(element, ctx.tz_offset_minutes), end) {
                     facts_into(record, end, ctx.tz_offset_minutes, &mut facts);
                     kpis.apply(&facts, ctx.bounds, ctx.limits);
-                    on_counted(end);
                     sum.ingested += 1;
                     "ingested"
                 } else {
@@ -208,6 +124,16 @@ pub fn ingest_body_observed(
         };
         kpis.count_record(result);
     }
-    sum.fingerprint = fingerprint;
-    Ok(sum)
+    sum
+}
+
+/// An element's `sessionStartTime` in UTC ms, when it has one that parses.
+pub fn start_of(element: &Element<'_>, tz_offset_minutes: i32) -> Option<UtcMillis> {
+    match element {
+        Element::Record(r) => r
+            .session_start_time
+            .non_empty()
+            .and_then(|t| parse_timestamp(t, tz_offset_minutes)),
+        Element::Unreadable => None,
+    }
 }

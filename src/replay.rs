@@ -60,7 +60,6 @@ pub fn replay(
             tz_offset_minutes,
             bounds: &metrics.bounds,
             limits,
-            defer: None,
         };
         for path in files {
             let path = path.as_ref();

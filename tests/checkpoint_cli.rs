@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use chrono::{TimeZone, Utc};
 use smartassist_exporter::config::{Buckets, Limits};
 use smartassist_exporter::metrics::Metrics;
-use smartassist_exporter::poller::scan::OffsetSemantics;
+use smartassist_exporter::poller::reader::OffsetSemantics;
 use smartassist_exporter::state::{identity, SourceState, StateStore};
 
 fn config(dir: &Path, buckets: &str) -> std::path::PathBuf {
@@ -47,6 +47,7 @@ async fn write_checkpoint(path: &Path) {
         identity: identity("acct", "st-1"),
         watermark: Utc.with_ymd_and_hms(2026, 3, 2, 10, 0, 0).unwrap(),
         offsets: OffsetSemantics::Auto,
+        open: Default::default(),
         rescans: Vec::new(),
         seen: Default::default(),
         kpis: Default::default(),

@@ -17,7 +17,7 @@ use smartassist_exporter::client::{Exchange, RouterTransport, Transport};
 use smartassist_exporter::clock::Clock as _;
 use smartassist_exporter::config::{Buckets, Config};
 use smartassist_exporter::exposition::parse_samples;
-use smartassist_exporter::poller::scan::OffsetSemantics;
+use smartassist_exporter::poller::reader::OffsetSemantics;
 use smartassist_exporter::simulator::{OffsetMode, SimConfig, Switches};
 use smartassist_exporter::state;
 

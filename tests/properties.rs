@@ -729,7 +729,6 @@ fn run(pages: &[String], tz: i32, limits: &Limits, exact_labels: bool) {
         tz_offset_minutes: tz,
         bounds: &b,
         limits,
-        defer: None,
     };
     let mut kpis = SourceKpis::default();
     let mut seen: HashSet<String> = HashSet::new();

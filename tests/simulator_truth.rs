@@ -49,7 +49,6 @@ fn a_simulated_day_through_replay_equals_the_truth() {
                 tz_offset_minutes: tz,
                 bounds: &metrics.bounds,
                 limits: &metrics.limits,
-                defer: None,
             };
             ingest_body(&body, ctx, &mut HashSet::new(), state.source("sim")).unwrap()
         };

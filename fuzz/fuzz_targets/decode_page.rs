@@ -38,7 +38,6 @@ fuzz_target!(|body: &[u8]| {
         tz_offset_minutes: tz,
         bounds: bounds(),
         limits: &limits,
-        defer: None,
     };
     let mut kpis = SourceKpis::default();
     let mut seen: HashSet<String> = HashSet::new();

@@ -430,6 +430,24 @@ def exporter():
          [(f"sum by (source) (rate(smartassist_exporter_rate_limit_wait_seconds_total{{{S}}}[$__rate_interval]))", "{{source}}")],
          "percentunit", steps((0.5, "orange"), (0.9, "red")), min_=0)
 
+    b.row("Freshness")
+    b.stat("Count lag p90, last hour", "How late conversations reach /metrics after they end (smartassist_exporter_count_lag_seconds), 90th percentile over the last hour. A conversation is counted at the first check after it ends: normally within poll.delay + 2 x poll.interval, or a tenth of its duration for long ones. Orange at 5 min, red at 15 min.",
+           f"histogram_quantile(0.9, sum by (source, le) (rate(smartassist_exporter_count_lag_seconds_bucket{{{S}}}[1h])))", "s",
+           steps((300, "orange"), (900, "red")), w=6)
+    b.stat("Open conversations", "Conversations seen in progress and followed until they end (smartassist_exporter_open_conversations); long emails and chats keep it above zero.",
+           f"sum by (source) (smartassist_exporter_open_conversations{{{S}}})", "short", NONE, w=6)
+    b.stat("Deferred reads, last hour", "Open-conversation checks and rescans left for the next tick because the request budget was spent (smartassist_exporter_deferred_reads_total). Above zero for long: raise poll.max_requests_per_minute if the account allows, or the lag grows.",
+           f"sum by (source) (increase(smartassist_exporter_deferred_reads_total{{{S}}}[1h]))", "short", steps((1, "orange")), w=6)
+    b.stat("Expired, last day", "Conversations still in progress poll.max_open_age after their start, no longer followed and never counted (smartassist_exporter_open_expired_total).",
+           f"sum by (source) (increase(smartassist_exporter_open_expired_total{{{S}}}[1d]))", "short", steps((1, "orange")), w=6)
+    b.ts("Count lag", "Time from a conversation's end to its increment on /metrics: 50th / 90th / 99th percentile.",
+         [(f"histogram_quantile({q}, sum by (le) (rate(smartassist_exporter_count_lag_seconds_bucket{{{S}}}[$__rate_interval])))", f"p{int(q * 100)}")
+          for q in (0.5, 0.9, 0.99)], "s", steps((300, "orange"), (900, "red")), min_=0)
+    b.ts("Open conversations and deferred reads", "Conversations followed until they end, and reads deferred for budget per minute.",
+         [(f"sum by (source) (smartassist_exporter_open_conversations{{{S}}})", "{{source}} open"),
+          (f"sum by (source) (rate(smartassist_exporter_deferred_reads_total{{{S}}}[$__rate_interval])) * 60", "{{source}} deferred per minute")],
+         "short", NONE, min_=0)
+
     b.row("SmartAssist API")
     b.ts("API requests by code", "Requests to the SmartAssist API per minute by HTTP status (error: no response).",
          [(f"sum by (code) (rate(smartassist_exporter_api_requests_total{{{S}}}[$__rate_interval])) * 60", "{{code}}")],
@@ -453,12 +471,12 @@ def exporter():
     b.ts("Rejected values by field", "Values never observed because they were negative or unparseable, per minute, by field.",
          [(f"sum by (field) (rate(smartassist_exporter_rejected_values_total{{{S}}}[$__rate_interval])) * 60", "{{field}}")],
          "cpm", NONE, min_=0, w=8)
-    b.ts("Unfinished at last rescan, label overflow", "Conversations still in progress at their window's last rescan (add a longer poll.rescans age), and observations whose label hit a cardinality limit, per minute.",
-         [(f"sum by (source) (rate(smartassist_exporter_unfinished_at_last_rescan_total{{{S}}}[$__rate_interval])) * 60", "{{source}} unfinished"),
+    b.ts("Expired open conversations, label overflow", "Conversations no longer followed after poll.max_open_age (never counted), and observations whose label hit a cardinality limit, per minute.",
+         [(f"sum by (source) (rate(smartassist_exporter_open_expired_total{{{S}}}[$__rate_interval])) * 60", "{{source}} expired"),
           (f"sum by (label) (rate(smartassist_exporter_label_overflow_total{{{S}}}[$__rate_interval])) * 60", "overflow: {{label}}")],
          "cpm", steps((1, "orange")), min_=0, w=8)
     return dashboard("smartassist-exporter", "SmartAssist / Exporter health",
-                     "smartassist-exporter's own health: polling, watermark, SmartAssist API requests, retries, window splits and truncations, records.",
+                     "smartassist-exporter's own health: polling, watermark, freshness (count lag, open conversations), SmartAssist API requests, retries, window splits and truncations, records.",
                      b, [DATASOURCE_VAR, SOURCE_VAR])
 
 

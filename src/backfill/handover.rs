@@ -1,28 +1,29 @@
 //! The checkpoint backfill leaves behind: written by the exporter's own checkpoint writer
-//! ([`crate::state::StateStore`]), so it is exactly what an exporter with `state.path` set to
-//! it restores.
+//! ([`crate::state::write_checkpoint`]), so it is exactly what an exporter with `state.path`
+//! set to it restores.
 //!
 //! As of `--to`, per source: the watermark is `--to` (everything that started before it was
-//! read); the KPI state holds every conversation that ended before `--to`; the seen ids are
-//! those the exporter's rescans could return again; and the pending rescans are what a live
-//! exporter would still owe the last hours before `--to`, one poll interval at a time: a slice
-//! ending at `e` has had its rescans up to the last age `a` with `e + a < to` and waits for
-//! the next. So conversations that were still running at `--to` are counted by the live
-//! exporter's rescans, once, and nothing backfill counted is counted again.
+//! read); the KPI state holds every conversation that ended before `--to`; the open
+//! conversations are those still running at `--to` (or when read), which the live exporter
+//! follows and counts when they end; the seen ids are those the exporter's rescans could
+//! return again; and the pending rescans are what a live exporter would still owe the last
+//! hours before `--to`, one poll interval at a time: a slice ending at `e` has had its rescans
+//! up to the last age `a` with `e + a < to` and waits for the next. So conversations that were
+//! still running at `--to` are counted by the live exporter, once, and nothing backfill
+//! counted is counted again.
 
 use std::path::Path;
-use std::sync::Arc;
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-use crate::config::{Buckets, Limits};
+use crate::config::Buckets;
 use crate::metrics::state::SourceKpis;
-use crate::metrics::Metrics;
+use crate::poller::open::OpenSet;
+use crate::poller::reader::OffsetSemantics;
 use crate::poller::rescan::{Pending, RescanSchedule};
-use crate::poller::scan::OffsetSemantics;
 use crate::poller::seen::SeenSet;
 use crate::poller::window::Window;
-use crate::state::{SourceView, StateStore};
+use crate::state::SourceView;
 
 /// One source's part of a checkpoint written by backfill.
 #[derive(Debug, Clone, Copy)]
@@ -35,6 +36,8 @@ pub struct Section<'a> {
     pub watermark: DateTime<Utc>,
     /// What the API's `offset` was found to mean.
     pub offsets: OffsetSemantics,
+    /// Conversations the next reader follows until they end.
+    pub open: &'a OpenSet,
     /// Rescans the next reader owes.
     pub rescans: &'a [Pending],
     /// Ids counted that a later read may return again.
@@ -60,31 +63,31 @@ pub fn seen_at(ids: &[u128], to: DateTime<Utc>) -> SeenSet {
     SeenSet::from_entries(ids.iter().map(|id| (*id, to.timestamp())))
 }
 
-/// Writes `sections` as one checkpoint at `path` (atomically, as the exporter does). `false`:
-/// the write failed (the state store logged why).
-pub async fn write_checkpoint(
+/// Writes `sections` as one checkpoint at `path`, atomically, as the exporter does.
+pub fn write_checkpoint(
     path: &Path,
     buckets: &Buckets,
     sections: &[Section<'_>],
     now: DateTime<Utc>,
-) -> bool {
-    // Commits also publish; into a registry nobody serves.
-    let metrics = Arc::new(Metrics::new(buckets, &Limits::default(), []));
-    let store = StateStore::new(Some(path.to_owned()), buckets, metrics, &Default::default());
-    for s in sections {
-        let view = SourceView {
-            identity: s.identity,
-            watermark: s.watermark,
-            offsets: s.offsets,
-            rescans: s.rescans,
-            seen: s.seen,
-            kpis: s.kpis,
-        };
-        if !store.commit(s.name, view, now).await {
-            return false;
-        }
-    }
-    true
+) -> std::io::Result<()> {
+    let views: Vec<(&str, SourceView<'_>)> = sections
+        .iter()
+        .map(|s| {
+            (
+                s.name,
+                SourceView {
+                    identity: s.identity,
+                    watermark: s.watermark,
+                    offsets: s.offsets,
+                    open: s.open,
+                    rescans: s.rescans,
+                    seen: s.seen,
+                    kpis: s.kpis,
+                },
+            )
+        })
+        .collect();
+    crate::state::write_checkpoint(path, buckets, &views, now)
 }
 
 #[cfg(test)]

@@ -1,9 +1,9 @@
 //! `backfill`: a past range of SmartAssist data as OpenMetrics files for `promtool tsdb
 //! create-blocks-from openmetrics`, so dashboards show history from the first day (issue 8).
 //!
-//! It reads through the exporter's own poller and client (paging, splitting, retries, the
-//! per-account budget), judges records with the exporter's own KPI rules and counts them into
-//! the exporter's own KPI state, but places each conversation at its `sessionEndTime`: the
+//! It reads through the exporter's own window reader and client (paging, splitting, retries,
+//! the per-account budget), judges records with the exporter's own KPI rules and counts them
+//! into the exporter's own KPI state, but places each conversation at its `sessionEndTime`: the
 //! value written at step `t` counts the conversations that ended before `t`, which is what a
 //! live exporter would have shown. Day by day, UTC:
 //!
@@ -37,11 +37,11 @@ use crate::client::{LimiterRegistry, Transport, TransportError};
 use crate::clock::Clock;
 use crate::config::{Config, ConfigError, PollConfig, SourceConfig};
 use crate::metrics::catalog::KPI_FAMILIES;
+use crate::metrics::selfmetrics::SelfMetrics;
 use crate::metrics::state::{AllBounds, KpiState};
-use crate::metrics::Metrics;
+use crate::metrics::VERSION;
 use crate::poller::window::floor_second;
-use crate::state::{identity, StateStore};
-use crate::status::StatusBoard;
+use crate::state::identity;
 
 use place::{Placer, Skipped};
 use progress::{DayReport, Progress};
@@ -259,19 +259,13 @@ impl Backfill {
         };
         let names: Vec<&str> = config.sources.iter().map(|s| s.name.as_str()).collect();
         let bounds = AllBounds::new(&config.buckets);
-        // The readers' scratch counts and self-metrics: never served, reported.
-        let scratch = Arc::new(Metrics::new(
-            &config.buckets,
-            &config.limits,
-            names.iter().copied(),
-        ));
-        let status = Arc::new(StatusBoard::new(names.iter().copied()));
-        let store = Arc::new(StateStore::new(
-            None,
-            &config.buckets,
-            scratch.clone(),
-            &Default::default(),
-        ));
+        // The readers' self-metrics (requests, retries, splits, budget waits): never served,
+        // reported in the progress lines and the logs.
+        let registry = prometheus::Registry::new();
+        let own = SelfMetrics::register(&registry, VERSION, "backfill");
+        for name in &names {
+            own.init_source(name);
+        }
         let budgets = LimiterRegistry::new(self.poll.max_requests_per_minute, clock.clone());
         let read_from = match plan.days.get(first_day) {
             Some(day) => floor_second(day.first - plan.longest),
@@ -291,11 +285,14 @@ impl Backfill {
                 clock.clone(),
                 budgets.for_source(source),
                 t,
-                scratch.clone(),
-                status.clone(),
-                store.clone(),
+                own.clone(),
             );
-            let mut placer = Placer::new(source.time_zone_offset_minutes, plan.to, plan.longest);
+            let mut placer = Placer::new(
+                source.time_zone_offset_minutes,
+                plan.to,
+                plan.longest,
+                plan.rescan_reach,
+            );
             let mut state = KpiState::default();
             state.source(&source.name);
             if let Some(earlier) = self
@@ -350,7 +347,7 @@ impl Backfill {
                     tokio::select! {
                         read = &mut reading => break read,
                         _ = shown.tick(), if progress.interactive() => {
-                            let (sent, waited) = spent(&scratch, &names);
+                            let (sent, waited) = spent(&registry, &own, &names);
                             progress.reading(day.date, sent, waited);
                         }
                     }
@@ -385,11 +382,10 @@ impl Backfill {
             .map_err(io(&path))?;
             // Then the checkpoint that says this day is done.
             let after = resume::checkpoint_path(out, day.date);
-            self.checkpoint(&after, &sources, day.fetch_until, false)
-                .await?;
+            self.checkpoint(&after, &sources, day.fetch_until, false)?;
             resume::prune(out, day.date);
             let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
-            let (_, budget_wait_s) = spent(&scratch, &names);
+            let (_, budget_wait_s) = spent(&registry, &own, &names);
             progress.day_done(&DayReport {
                 date: day.date,
                 conversations,
@@ -408,7 +404,7 @@ impl Backfill {
         }
         progress.finish();
         if let Some(path) = &self.options.state_out {
-            self.checkpoint(path, &sources, plan.to, true).await?;
+            self.checkpoint(path, &sources, plan.to, true)?;
             tracing::info!(
                 path = %path.display(),
                 watermark = %show(plan.to),
@@ -421,7 +417,7 @@ impl Backfill {
                 tracing::warn!(
                     source = %s.name(), count = k.too_long,
                     longest = %humantime::format_duration(plan.longest.to_std().unwrap_or_default()),
-                    "conversations that lasted longer than the last poll.rescans age were not counted (the live exporter would not count them either)"
+                    "conversations that lasted longer than poll.max_open_age were not counted (the live exporter would not count them either)"
                 );
             }
             if k.malformed > 0 {
@@ -431,7 +427,7 @@ impl Backfill {
                 source = %s.name(),
                 ended_after_to = k.ended_after_to,
                 in_progress = k.in_progress,
-                "conversations still running at --to (or when read) are left to the live exporter's rescans"
+                "conversations still running at --to (or when read) are left to the live exporter: the --state-out checkpoint has it follow them until they end"
             );
             summary.skipped.push((s.name().to_owned(), k));
         }
@@ -439,9 +435,9 @@ impl Backfill {
     }
 
     /// Writes every source's state as one checkpoint at `path`, with `watermark`. The final
-    /// one (`final_one`, `--state-out`) also holds the rescans the live exporter owes
-    /// ([`handover`]).
-    async fn checkpoint(
+    /// one (`final_one`, `--state-out`) also holds the rescans the live exporter owes and the
+    /// conversations it must follow until they end ([`handover`]).
+    fn checkpoint(
         &self,
         path: &std::path::Path,
         sources: &[Source],
@@ -465,26 +461,38 @@ impl Backfill {
             .iter()
             .map(|s| handover::seen_at(s.placer.handover_ids(), self.plan.to))
             .collect();
+        let open: Vec<_> = sources
+            .iter()
+            .map(|s| {
+                if final_one {
+                    s.placer.open_at(self.plan.to)
+                } else {
+                    Default::default()
+                }
+            })
+            .collect();
         let sections: Vec<handover::Section<'_>> = sources
             .iter()
-            .zip(&seen)
-            .map(|(s, seen)| handover::Section {
+            .zip(seen.iter().zip(&open))
+            .map(|(s, (seen, open))| handover::Section {
                 name: s.name(),
                 identity: &s.identity,
                 watermark,
                 offsets: s.reader.offsets(),
+                open,
                 rescans: &rescans,
                 seen,
                 kpis: s.kpis(),
             })
             .collect();
-        if handover::write_checkpoint(path, &self.config.buckets, &sections, Utc::now()).await {
-            Ok(())
-        } else {
-            Err(BackfillError::Checkpoint {
-                path: path.to_owned(),
-            })
-        }
+        handover::write_checkpoint(path, &self.config.buckets, &sections, Utc::now()).map_err(
+            |e| {
+                tracing::error!(path = %path.display(), error = %e, "cannot write the checkpoint");
+                BackfillError::Checkpoint {
+                    path: path.to_owned(),
+                }
+            },
+        )
     }
 }
 
@@ -531,9 +539,8 @@ fn count_day(
 }
 
 /// API requests sent (any status) and seconds waited for the budget so far, all sources.
-fn spent(metrics: &Metrics, sources: &[&str]) -> (u64, f64) {
-    let sent = metrics
-        .registry
+fn spent(registry: &prometheus::Registry, own: &SelfMetrics, sources: &[&str]) -> (u64, f64) {
+    let sent = registry
         .gather()
         .iter()
         .filter(|f| f.name() == "smartassist_exporter_api_requests_total")
@@ -542,7 +549,7 @@ fn spent(metrics: &Metrics, sources: &[&str]) -> (u64, f64) {
         .sum();
     let waited = sources
         .iter()
-        .map(|n| metrics.own.rate_limit_wait.with_label_values(&[n]).get())
+        .map(|n| own.rate_limit_wait.with_label_values(&[n]).get())
         .sum();
     (sent, waited)
 }

@@ -150,7 +150,6 @@ mod tests {
             tz_offset_minutes: -330,
             bounds,
             limits: &Limits::default(),
-            defer: None,
         };
         ingest_body(&body, ctx, &mut HashSet::new(), state.source("seed")).unwrap();
         state

@@ -8,18 +8,19 @@
 //! exactly once.
 //!
 //! A conversation is counted when it ended within `[--from, --to)` and lasted at most the
-//! longest time the live exporter waits for one (the last `poll.rescans` age): the live
-//! exporter would not count a longer one either, and the rule depends on the conversation
-//! alone, so a resumed backfill counts exactly what an uninterrupted one does. Conversations
-//! still running at `--to` (or now) are left to the live exporter's rescans.
+//! longest time the live exporter follows one (`poll.max_open_age`): the live exporter would
+//! not count a longer one either, and the rule depends on the conversation alone, so a resumed
+//! backfill counts exactly what an uninterrupted one does. Conversations still running at
+//! `--to` (or when read) are handed to the live exporter, which follows them until they end.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use bytes::Bytes;
 use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::kpi::{evaluate, Facts, Verdict};
 use crate::model::{decode_page, parse_timestamp, Element, UtcMillis};
+use crate::poller::open::{OpenConversation, OpenSet};
 use crate::poller::seen::id_hash;
 
 /// A conversation to count, at `end`.
@@ -61,28 +62,37 @@ pub struct Placer {
     placed: HashSet<u128>,
     handover: Vec<u128>,
     too_long: HashSet<u128>,
-    after_to: HashSet<u128>,
-    in_progress: HashSet<u128>,
+    /// Ended at or after `--to`, with their start second when it parses.
+    after_to: HashMap<u128, Option<i64>>,
+    /// Still in progress when read, likewise.
+    in_progress: HashMap<u128, Option<i64>>,
     malformed: u64,
 }
 
 impl Placer {
     /// A placer for a source read in `tz_offset_minutes`, counting conversations that end
-    /// before `to` and last at most `longest`.
-    pub fn new(tz_offset_minutes: i32, to: DateTime<Utc>, longest: TimeDelta) -> Self {
+    /// before `to` and last at most `longest`. `rescan_reach`: how far before `to` the live
+    /// exporter's rescans still read (the last `poll.rescans` age), so how far back it must
+    /// know the ids counted here.
+    pub fn new(
+        tz_offset_minutes: i32,
+        to: DateTime<Utc>,
+        longest: TimeDelta,
+        rescan_reach: TimeDelta,
+    ) -> Self {
         Self {
             tz_offset_minutes,
             to: to.timestamp_millis(),
             longest: longest.num_milliseconds(),
-            // Ids the live exporter's rescans of the last `longest` before `to` may return
+            // Ids the live exporter's rescans of the last `rescan_reach` before `to` may return
             // again (a second of margin for the shared boundary second).
-            handover_from: (to - longest - TimeDelta::seconds(2)).timestamp_millis(),
+            handover_from: (to - rescan_reach - TimeDelta::seconds(2)).timestamp_millis(),
             held: Vec::new(),
             placed: HashSet::new(),
             handover: Vec::new(),
             too_long: HashSet::new(),
-            after_to: HashSet::new(),
-            in_progress: HashSet::new(),
+            after_to: HashMap::new(),
+            in_progress: HashMap::new(),
             malformed: 0,
         }
     }
@@ -109,13 +119,21 @@ impl Placer {
             // logged it and counted it in its self-metrics.
             let Some(page) = page else { continue };
             for element in &page.elements {
+                let started = match element {
+                    Element::Record(r) => r
+                        .session_start_time
+                        .non_empty()
+                        .and_then(|t| parse_timestamp(t, self.tz_offset_minutes)),
+                    Element::Unreadable => None,
+                };
+                let start_second = started.map(|s| s.div_euclid(1000));
                 let (key, facts) = match evaluate(element, self.tz_offset_minutes) {
                     Verdict::Malformed => {
                         self.malformed += u64::from(held[i].fresh);
                         continue;
                     }
                     Verdict::InProgress { key } => {
-                        self.in_progress.insert(id_hash(key));
+                        self.in_progress.insert(id_hash(key), start_second);
                         continue;
                     }
                     Verdict::Finished { key, facts } => (key, facts),
@@ -123,7 +141,7 @@ impl Placer {
                 let end = facts.session_end;
                 let id = id_hash(key);
                 if end >= self.to {
-                    self.after_to.insert(id);
+                    self.after_to.insert(id, start_second);
                     continue;
                 }
                 if end >= until {
@@ -134,13 +152,6 @@ impl Placer {
                     // Before --from, or counted with an earlier day.
                     continue;
                 }
-                let started = match element {
-                    Element::Record(r) => r
-                        .session_start_time
-                        .non_empty()
-                        .and_then(|t| parse_timestamp(t, self.tz_offset_minutes)),
-                    Element::Unreadable => None,
-                };
                 if started.is_some_and(|s| end - s > self.longest) {
                     self.too_long.insert(id);
                     continue;
@@ -181,6 +192,33 @@ impl Placer {
         &self.handover
     }
 
+    /// The conversations the live exporter must follow from `to` on: those still running when
+    /// read, or that ended at or after `to`, and were not counted here. Each is checked at
+    /// the live exporter's first tick (one that already ended is counted then). Those without
+    /// a start that parses cannot be asked for by start, and those older than the longest
+    /// counted duration would not be counted anyway.
+    pub fn open_at(&self, to: DateTime<Utc>) -> OpenSet {
+        let oldest = (to.timestamp_millis() - self.longest).div_euclid(1000);
+        OpenSet::from_entries(
+            self.in_progress
+                .iter()
+                .chain(&self.after_to)
+                .filter(|(id, _)| !self.placed.contains(*id))
+                .filter_map(|(id, start)| {
+                    let from = (*start)?;
+                    (from >= oldest).then_some((
+                        *id,
+                        // Never checked since it started: due at once.
+                        OpenConversation {
+                            from,
+                            to: from + 1,
+                            checked: from,
+                        },
+                    ))
+                }),
+        )
+    }
+
     /// Bodies held for later days (for progress and memory reports).
     pub fn held(&self) -> usize {
         self.held.len()
@@ -190,8 +228,8 @@ impl Placer {
     pub fn skipped(&self) -> Skipped {
         let in_progress = self
             .in_progress
-            .iter()
-            .filter(|id| !self.placed.contains(id) && !self.after_to.contains(id))
+            .keys()
+            .filter(|id| !self.placed.contains(id) && !self.after_to.contains_key(id))
             .count() as u64;
         Skipped {
             malformed: self.malformed,

@@ -54,10 +54,12 @@ pub struct Plan {
     pub to: DateTime<Utc>,
     /// `--step`.
     pub step: TimeDelta,
-    /// How long a conversation may last and still be counted: the last `poll.rescans` age
-    /// (the live exporter counts no longer one either), else `poll.delay`. Reading starts this
-    /// far before `--from`.
+    /// How long a conversation may last and still be counted: `poll.max_open_age` (the live
+    /// exporter counts no longer one either). Reading starts this far before `--from`.
     pub longest: TimeDelta,
+    /// How far before `--to` the live exporter's rescans still read: the last `poll.rescans`
+    /// age (else `poll.delay`).
+    pub rescan_reach: TimeDelta,
     /// The day files, in order.
     pub days: Vec<DayPlan>,
 }
@@ -118,13 +120,14 @@ impl Plan {
                 ),
             ));
         }
-        let longest = poll.rescans.iter().max().copied().unwrap_or(poll.delay);
+        let rescan_reach = poll.rescans.iter().max().copied().unwrap_or(poll.delay);
         let step = TimeDelta::seconds(secs);
         Ok(Self {
             from,
             to,
             step,
-            longest: TimeDelta::from_std(longest).unwrap_or(TimeDelta::MAX),
+            longest: TimeDelta::from_std(poll.max_open_age).unwrap_or(TimeDelta::MAX),
+            rescan_reach: TimeDelta::from_std(rescan_reach).unwrap_or(TimeDelta::MAX),
             days: days(from, to, step),
         })
     }
@@ -193,7 +196,8 @@ mod tests {
         assert_eq!(p.days[2].steps, 1);
         assert_eq!(p.days[2].fetch_until, t("2026-11-03T00:00:00Z"));
         assert!(!p.days[2].has_next(p.step));
-        assert_eq!(p.longest, TimeDelta::hours(2), "the last rescan age");
+        assert_eq!(p.longest, TimeDelta::days(7), "poll.max_open_age");
+        assert_eq!(p.rescan_reach, TimeDelta::hours(2), "the last rescan age");
     }
 
     #[test]

@@ -105,6 +105,12 @@ impl Client {
         self.max_attempts
     }
 
+    /// True when a request asked for now fits the account's budget before `deadline` with
+    /// `keep` requests to spare ([`RateLimiter::has_room`]).
+    pub fn has_room(&self, deadline: DateTime<Utc>, keep: u32) -> bool {
+        self.limiter.has_room(deadline, keep)
+    }
+
     /// Fetches one page: its body on a 2xx, else why not (see [`Client`]).
     pub async fn fetch_page(&self, page: &PageRequest) -> Result<Bytes, ClientError> {
         let mut attempts = 0u32;

@@ -61,6 +61,30 @@ impl RateLimiter {
         wait
     }
 
+    /// True when a request asked for now could start by `deadline` and still leave `keep`
+    /// requests of the budget free in the 60 s before `deadline` (for whoever comes then: the
+    /// next tick's first passes). Reserves nothing: work that may wait for the next tick asks
+    /// this before each request, then [`RateLimiter::acquire`]s as usual.
+    pub fn has_room(&self, deadline: DateTime<Utc>, keep: u32) -> bool {
+        let now = self.clock.now();
+        let starts = self.starts.lock().unwrap_or_else(|e| e.into_inner());
+        let mut at = now;
+        if starts.len() >= self.per_minute {
+            if let Some(oldest) = starts.front() {
+                at = at.max(*oldest + WINDOW);
+            }
+        }
+        if let Some(last) = starts.back() {
+            at = at.max(*last);
+        }
+        if at >= deadline {
+            return false;
+        }
+        let before_deadline = starts.iter().filter(|s| **s > deadline - WINDOW).count();
+        let ours = usize::from(at > deadline - WINDOW);
+        before_deadline + ours + keep as usize <= self.per_minute
+    }
+
     /// Takes the next free slot and returns how far in the future it is.
     fn reserve(&self) -> Duration {
         let now = self.clock.now();
@@ -156,6 +180,36 @@ impl LimiterRegistry {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn room_before_a_deadline_leaves_what_the_next_tick_needs() {
+        let start = DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let clock = crate::clock::ManualClock::new(start);
+        let limiter = RateLimiter::new(10, Arc::new(clock.clone()));
+        let next_tick = start + TimeDelta::seconds(60);
+        // A second into the tick: what is spent now is not back by the next tick.
+        clock.advance(TimeDelta::seconds(1));
+        let mut sent = 0;
+        while limiter.has_room(next_tick, 3) {
+            limiter.acquire().await;
+            sent += 1;
+        }
+        assert_eq!(sent, 7, "10 a minute, 3 kept for the next tick");
+        assert_eq!(clock.now(), start + TimeDelta::seconds(1), "nothing waited");
+        // A deadline two minutes out: the first minute's slots come back in time, and only
+        // the last minute before the deadline must keep its 3.
+        assert!(limiter.has_room(start + TimeDelta::seconds(120), 3));
+        for _ in 0..3 {
+            limiter.acquire().await;
+        }
+        assert!(
+            !limiter.has_room(start + TimeDelta::seconds(61), 0),
+            "the budget is spent until 00:01:01"
+        );
+        assert!(limiter.has_room(start + TimeDelta::seconds(62), 0));
+    }
     use crate::clock::ManualClock;
     use crate::config::Auth;
 

@@ -114,6 +114,7 @@ fn poll(poll: &PollConfig) -> Result<(), ConfigError> {
     positive("poll.interval", poll.interval)?;
     positive("poll.request_timeout", poll.request_timeout)?;
     positive("poll.chunk", poll.chunk)?;
+    positive("poll.max_open_age", poll.max_open_age)?;
     let max_chunk = Duration::from_secs(MAX_QUERY_SPAN_DAYS as u64 * 86_400);
     if poll.chunk > max_chunk {
         return Err(ConfigError::invalid(

@@ -21,6 +21,13 @@ pub const RETRY_REASONS: [&str; 5] = [
     "bad_body",
 ];
 
+/// Bounds of `smartassist_exporter_count_lag_seconds`: from a tick (the usual lag of a
+/// conversation counted at the first check after its end) to the days a long email may take.
+pub const COUNT_LAG_BUCKETS: [f64; 16] = [
+    15.0, 30.0, 60.0, 90.0, 120.0, 180.0, 300.0, 600.0, 900.0, 1800.0, 3600.0, 7200.0, 14400.0,
+    43200.0, 86400.0, 259200.0,
+];
+
 /// Handles to every self-metric.
 #[derive(Clone)]
 pub struct SelfMetrics {
@@ -52,8 +59,14 @@ pub struct SelfMetrics {
     pub truncated_windows: IntCounterVec,
     /// smartassist_exporter_skipped_windows_total
     pub skipped_windows: IntCounterVec,
-    /// smartassist_exporter_unfinished_at_last_rescan_total
-    pub unfinished_at_last_rescan: IntCounterVec,
+    /// smartassist_exporter_count_lag_seconds
+    pub count_lag: HistogramVec,
+    /// smartassist_exporter_open_conversations
+    pub open_conversations: IntGaugeVec,
+    /// smartassist_exporter_open_expired_total
+    pub open_expired: IntCounterVec,
+    /// smartassist_exporter_deferred_reads_total
+    pub deferred_reads: IntCounterVec,
     /// smartassist_exporter_tracked_conversations
     pub tracked_conversations: IntGaugeVec,
     /// smartassist_exporter_config_last_reload_successful
@@ -106,8 +119,16 @@ impl SelfMetrics {
                 "1-second windows still saturated: ingested as far as the API pages go, the rest cannot be read."), s).unwrap()),
             skipped_windows: reg(r, IntCounterVec::new(Opts::new("smartassist_exporter_skipped_windows_total",
                 "1-second windows whose response body never parsed, skipped so the watermark can move."), s).unwrap()),
-            unfinished_at_last_rescan: reg(r, IntCounterVec::new(Opts::new("smartassist_exporter_unfinished_at_last_rescan_total",
-                "Conversations still in progress at their window's last rescan (add a longer poll.rescans age)."), s).unwrap()),
+            count_lag: reg(r, HistogramVec::new(HistogramOpts::new(
+                "smartassist_exporter_count_lag_seconds",
+                "Time from a conversation's end (sessionEndTime) to its increment reaching /metrics, in seconds.")
+                .buckets(COUNT_LAG_BUCKETS.to_vec()), s).unwrap()),
+            open_conversations: reg(r, IntGaugeVec::new(Opts::new("smartassist_exporter_open_conversations",
+                "Conversations seen in progress and followed until they end (poll.max_open_age at most)."), s).unwrap()),
+            open_expired: reg(r, IntCounterVec::new(Opts::new("smartassist_exporter_open_expired_total",
+                "Conversations still in progress poll.max_open_age after their start, no longer followed (never counted)."), s).unwrap()),
+            deferred_reads: reg(r, IntCounterVec::new(Opts::new("smartassist_exporter_deferred_reads_total",
+                "Open-conversation checks and rescans left for the next tick because the request budget before it was spent."), s).unwrap()),
             tracked_conversations: reg(r, IntGaugeVec::new(Opts::new("smartassist_exporter_tracked_conversations",
                 "Conversation ids remembered for deduplication."), s).unwrap()),
             config_last_reload_successful: reg(r, IntGauge::new("smartassist_exporter_config_last_reload_successful",
@@ -149,7 +170,10 @@ impl SelfMetrics {
         remove_source_series(&self.window_splits, source);
         remove_source_series(&self.truncated_windows, source);
         remove_source_series(&self.skipped_windows, source);
-        remove_source_series(&self.unfinished_at_last_rescan, source);
+        remove_source_series(&self.count_lag, source);
+        remove_source_series(&self.open_conversations, source);
+        remove_source_series(&self.open_expired, source);
+        remove_source_series(&self.deferred_reads, source);
         remove_source_series(&self.tracked_conversations, source);
     }
 
@@ -166,7 +190,10 @@ impl SelfMetrics {
         self.window_splits.with_label_values(s);
         self.truncated_windows.with_label_values(s);
         self.skipped_windows.with_label_values(s);
-        self.unfinished_at_last_rescan.with_label_values(s);
+        self.count_lag.with_label_values(s);
+        self.open_conversations.with_label_values(s);
+        self.open_expired.with_label_values(s);
+        self.deferred_reads.with_label_values(s);
         self.tracked_conversations.with_label_values(s);
         for reason in RETRY_REASONS {
             self.api_retries.with_label_values(&[reason, source]);

@@ -1,8 +1,8 @@
 //! Handing a source's progress from a stopped poller to the one that replaces it after a
 //! config reload, so the reload loses nothing and counts nothing twice.
 //!
-//! The progress is what makes polling exact (DESIGN §5): the watermark, the rescans still to
-//! run, the ids already counted, what the API's `offset` was found to mean, and when the last
+//! The progress is what makes polling exact (DESIGN §5): the watermark, the conversations in
+//! progress it follows, the rescans still to run, the ids already counted, what the API's `offset` was found to mean, and when the last
 //! tick started (so a reload does not poll early). Everything else a poller holds (client,
 //! auth, poll settings) comes from the new config.
 
@@ -10,7 +10,8 @@ use chrono::{DateTime, Utc};
 
 use crate::metrics::state::SourceKpis;
 use crate::poller::rescan::RescanSchedule;
-use crate::poller::scan::OffsetSemantics;
+use crate::poller::open::{OpenSet, StartCounts};
+use crate::poller::reader::OffsetSemantics;
 use crate::poller::seen::SeenSet;
 use crate::poller::{to_chrono, SourcePoller};
 
@@ -19,6 +20,8 @@ use crate::poller::{to_chrono, SourcePoller};
 pub struct Progress {
     source: String,
     watermark: DateTime<Utc>,
+    open: OpenSet,
+    starts: StartCounts,
     rescans: RescanSchedule,
     seen: SeenSet,
     offsets: OffsetSemantics,
@@ -46,28 +49,30 @@ impl SourcePoller {
         Progress {
             source: self.name,
             watermark: self.watermark,
+            open: self.open,
+            starts: self.starts,
             rescans: self.rescans,
             seen: self.seen,
-            offsets: self.offsets,
+            offsets: self.reader.offsets(),
             last_tick: self.last_tick,
             kpis: self.kpis,
         }
     }
 
     /// Continues from `progress` instead of reaching back `poll.start_lookback`: the same
-    /// watermark, seen ids, counters and next tick time, the pending rescans moved onto this poller's
+    /// watermark, open conversations, seen ids, counters and next tick time, the pending rescans moved onto this poller's
     /// rescan ages ([`RescanSchedule::with_ages`]). A source configured with `offset_mode:
     /// auto` keeps what auto-detection learned; an explicit `page` or `record` wins.
     pub fn resume(&mut self, progress: Progress) {
         let ages = self.poll.rescans.iter().map(|d| to_chrono(*d)).collect();
         self.watermark = progress.watermark;
+        self.open = progress.open;
+        self.starts = progress.starts;
         self.rescans = progress.rescans.with_ages(ages);
         self.seen = progress.seen;
         self.last_tick = progress.last_tick;
         self.kpis = progress.kpis;
-        if self.offsets == OffsetSemantics::Auto {
-            self.offsets = progress.offsets;
-        }
+        self.reader.learned(progress.offsets);
         self.show_progress();
         self.status.set_watermark(&self.name, self.watermark);
     }

@@ -1,42 +1,55 @@
-//! The poller (DESIGN §5): turns a paged, limited, sometimes failing API into exact counters.
+//! The poller (DESIGN §5): turns a paged, limited, sometimes failing API into exact counters,
+//! each conversation counted at the first tick after it ends.
 //!
-//! Each source has a [`SourcePoller`] that owns its watermark, rescan schedule, seen ids and a
-//! working copy of its KPI state. A tick queries `[watermark, now − delay]` in chunks, then
-//! the rescans that are due; the watermark moves over the chunks that succeeded, so after an
-//! outage the next tick catches up from where it stopped. At the end of a tick the poller
-//! commits all of it to the [`StateStore`], which checkpoints it and only then publishes it
-//! (DESIGN §5 "State"); the state it owns is consistent at every page boundary, so a tick cut
-//! short (an error, a shutdown) commits a state a restart continues exactly. Time comes from a
-//! [`Clock`] and the API from a [`Client`], so tests drive hours of polling against the
-//! in-process simulator in milliseconds.
+//! Each source has a [`SourcePoller`] that owns its watermark, its open conversations, its
+//! rescan schedule, its seen ids and a working copy of its KPI state. A tick:
+//! 1. **first passes**: `[watermark, now − delay]` in chunks; the watermark moves over the
+//!    chunks that succeeded, so after an outage the next tick catches up from where it stopped;
+//! 2. **open conversations**: the start seconds of the conversations seen in progress that are
+//!    due for a check, merged into few windows ([`open`]), most overdue first;
+//! 3. **rescans**: the fixed-age net for records the API shows late ([`rescan`]).
+//!
+//! Steps 2 and 3 only use the request budget left before the next tick, keeping what its first
+//! passes need ([`Allowance`]); what does not fit waits for the next tick, so first passes keep
+//! their cadence. At the end of a tick the poller commits all of it to the [`StateStore`],
+//! which checkpoints it and only then publishes it (DESIGN §5 "State"); the state it owns is
+//! consistent at every page boundary, so a tick cut short (an error, a shutdown) commits a
+//! state a restart continues exactly. Time comes from a [`Clock`] and the API from a
+//! [`Client`], so tests drive days of polling against the in-process simulator in seconds.
 //!
 //! - [`window`]: query windows and their arithmetic.
-//! - [`scan`]: reading one window completely (paging, splitting, bad bodies, offset modes).
-//! - [`rescan`]: when windows are queried again.
+//! - [`reader`]: reading one window completely (paging, splitting, bad bodies, offset modes)
+//!   into a [`PageSink`](reader::PageSink).
+//! - [`ledger`]: the poller's sink: counting, deduplicating, tracking what is in progress.
+//! - [`open`]: conversations in progress, and when and how their starts are read again.
+//! - [`rescan`]: when windows are queried again at fixed ages.
 //! - [`seen`]: ids already counted, and when they are forgotten.
 //! - [`handover`]: a stopped poller's progress, carried to its replacement on a config reload.
 
-pub mod catch_up;
 pub mod handover;
+pub mod ledger;
+pub mod open;
+pub mod reader;
 pub mod rescan;
-pub mod scan;
 pub mod seen;
 pub mod window;
 
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
-use prometheus::IntCounter;
 
 use crate::client::Client;
 use crate::clock::Clock;
-use crate::config::{Limits, OffsetMode, PollConfig, SourceConfig};
-use crate::metrics::selfmetrics::SelfMetrics;
+use crate::config::{Limits, PollConfig, SourceConfig};
+use crate::ingest::IngestContext;
 use crate::metrics::state::SourceKpis;
 use crate::metrics::Metrics;
-use crate::poller::catch_up::CatchUp;
+use crate::poller::ledger::CountingSink;
+use crate::poller::open::{plan, OpenSet, PlanLimits, StartCounts};
+use crate::poller::reader::{
+    Allowance, Completion, OffsetSemantics, PollError, ScanStats, WindowReader, TARGET_FILL,
+};
 use crate::poller::rescan::RescanSchedule;
-use crate::poller::scan::{OffsetSemantics, PollError, ScanStats};
 use crate::poller::seen::SeenSet;
 use crate::poller::window::{floor_second, Window};
 use crate::state::{SourceState, SourceView, StateStore};
@@ -47,23 +60,31 @@ use crate::status::StatusBoard;
 pub struct TickReport {
     /// The first-pass range covered (start = old watermark, end = new watermark).
     pub first_pass: Option<Window>,
-    /// Rescans that ran.
+    /// Windows read for open conversations.
+    pub open_reads: usize,
+    /// Fixed-age rescans that ran.
     pub rescans: usize,
-    /// Everything scanned this tick.
+    /// Open-conversation windows and rescans left for the next tick for want of budget.
+    pub deferred: usize,
+    /// Everything read this tick.
     pub stats: ScanStats,
-    /// Conversations still in progress at their window's last rescan.
-    pub unfinished_at_last_rescan: u64,
+    /// Conversations that outlived `poll.max_open_age` and were dropped.
+    pub expired: usize,
     /// Why the tick failed, if it did.
     pub error: Option<String>,
-    /// Page requests of first passes (the rest of `stats.requests` were rescans).
+    /// Page requests of first passes.
     pub first_pass_requests: u64,
+    /// Page requests for open conversations.
+    pub open_requests: u64,
     /// Records in the first-pass windows as the pages returned them.
     pub first_pass_elements: usize,
     /// For every conversation counted this tick: publish time − sessionEndTime, in ms
     /// (freshness; negative never, but clocks may disagree).
     pub freshness_ms: Vec<i64>,
+    /// The same conversations' durations (end − start) in ms, when their start parses.
+    pub durations_ms: Vec<Option<i64>>,
     /// How many of `freshness_ms` (the first ones) were counted by first passes; the rest
-    /// were counted by rescans, having been in progress at their first pass.
+    /// were counted when their start was read again, having been in progress before.
     pub counted_by_first_pass: usize,
 }
 
@@ -73,8 +94,6 @@ pub struct SourcePoller {
     tz_offset_minutes: i32,
     poll: PollConfig,
     limits: Limits,
-    max_attempts: u32,
-    client: Client,
     clock: Arc<dyn Clock>,
     metrics: Arc<Metrics>,
     status: Arc<StatusBoard>,
@@ -82,25 +101,23 @@ pub struct SourcePoller {
     state: Arc<StateStore>,
     /// The source's account and stream, hashed ([`crate::state::identity`]).
     identity: String,
+    /// Pages, splits, retries and offset modes.
+    reader: WindowReader,
     watermark: DateTime<Utc>,
+    /// Conversations seen in progress, followed until they end.
+    open: OpenSet,
+    /// Conversations started per minute, for planning the open reads.
+    starts: StartCounts,
     rescans: RescanSchedule,
     seen: SeenSet,
-    offsets: OffsetSemantics,
-    /// Records per second recently seen, for sizing windows before asking (issue 9).
-    density: Option<f64>,
-    /// While a first pass reads a catch-up window: what a running poller would have counted
-    /// of it by now ([`catch_up`]).
-    catch_up: Option<CatchUp>,
-    /// `sessionEndTime` of each conversation counted this tick, for freshness.
-    counted_ends: Vec<crate::model::UtcMillis>,
+    /// (start, end) of each conversation counted this tick, for freshness.
+    counted_ends: Vec<(Option<crate::model::UtcMillis>, crate::model::UtcMillis)>,
     /// When the last tick started, so a poller that takes over after a reload keeps the
     /// cadence instead of polling at once.
     last_tick: Option<DateTime<Utc>>,
     /// This source's KPI state as counted so far, ahead of what is published until the tick
     /// commits. Owned here, so no other source's commit can checkpoint half of this tick.
     kpis: SourceKpis,
-    /// Set by [`SourcePoller::run`]: a shutdown cuts the tick short at the next page boundary.
-    stop: Option<tokio::sync::watch::Receiver<bool>>,
 }
 
 fn to_chrono(d: std::time::Duration) -> Duration {
@@ -124,11 +141,13 @@ impl SourcePoller {
         let now = clock.now();
         let watermark = floor_second(now - to_chrono(poll.delay) - to_chrono(poll.start_lookback));
         let rescans = RescanSchedule::new(poll.rescans.iter().map(|d| to_chrono(*d)).collect());
-        let offsets = match source.offset_mode {
-            OffsetMode::Auto => OffsetSemantics::Auto,
-            OffsetMode::Page => OffsetSemantics::Page,
-            OffsetMode::Record => OffsetSemantics::Record,
-        };
+        let reader = WindowReader::new(
+            client,
+            source.time_zone_offset_minutes,
+            OffsetSemantics::configured(source.offset_mode),
+            limits.max_body_bytes,
+            metrics.own.clone(),
+        );
         metrics
             .own
             .watermark
@@ -150,34 +169,32 @@ impl SourcePoller {
             tz_offset_minutes: source.time_zone_offset_minutes,
             poll: poll.clone(),
             limits: limits.clone(),
-            max_attempts: poll.retry.max_attempts.max(1),
-            client,
             clock,
             metrics,
             status,
             state,
             identity: crate::state::identity(&source.account_id, &source.stream_id),
+            reader,
             watermark,
+            open: OpenSet::default(),
+            starts: StartCounts::default(),
             rescans,
             seen: SeenSet::default(),
-            offsets,
-            density: None,
-            catch_up: None,
             counted_ends: Vec::new(),
             last_tick: None,
             kpis,
-            stop: None,
         }
     }
 
-    /// Continues from a checkpointed state: its watermark, rescans, seen ids and counters.
-    /// Offset semantics learned under `offset_mode: auto` carry over; a forced mode in the
-    /// config wins.
+    /// Continues from a checkpointed state: its watermark, open conversations, rescans, seen
+    /// ids and counters. Offset semantics learned under `offset_mode: auto` carry over; a
+    /// forced mode in the config wins.
     pub fn restore(&mut self, restored: SourceState) {
         let SourceState {
             identity: _,
             watermark,
             offsets,
+            open,
             rescans,
             seen,
             kpis,
@@ -185,16 +202,15 @@ impl SourcePoller {
         self.watermark = watermark;
         let ages = self.poll.rescans.iter().map(|d| to_chrono(*d)).collect();
         self.rescans = RescanSchedule::restore(ages, rescans);
+        self.open = open;
         self.seen = seen;
-        if self.offsets == OffsetSemantics::Auto {
-            self.offsets = offsets;
-        }
+        self.reader.learned(offsets);
         self.kpis = kpis;
         self.show_progress();
         self.status.set_watermark(&self.name, self.watermark);
     }
 
-    /// The watermark and tracked-ids gauges, from the progress as it is now.
+    /// The watermark, open and tracked-ids gauges, from the progress as it is now.
     fn show_progress(&self) {
         let src = [self.name.as_str()];
         let own = &self.metrics.own;
@@ -204,6 +220,9 @@ impl SourcePoller {
         own.tracked_conversations
             .with_label_values(&src)
             .set(self.seen.len() as i64);
+        own.open_conversations
+            .with_label_values(&src)
+            .set(self.open.len() as i64);
     }
 
     /// The state a checkpoint holds for this source, as of now.
@@ -211,7 +230,8 @@ impl SourcePoller {
         SourceView {
             identity: &self.identity,
             watermark: self.watermark,
-            offsets: self.offsets,
+            offsets: self.reader.offsets(),
+            open: &self.open,
             rescans: self.rescans.pending(),
             seen: &self.seen,
             kpis: &self.kpis,
@@ -221,12 +241,7 @@ impl SourcePoller {
     /// Makes ticks stop at their next page boundary once `stop` turns true (what
     /// [`SourcePoller::run`] does with its shutdown signal; tests call it to cut a tick short).
     pub fn stop_when(&mut self, stop: tokio::sync::watch::Receiver<bool>) {
-        self.stop = Some(stop);
-    }
-
-    /// True once a shutdown was asked for.
-    fn stopping(&self) -> bool {
-        self.stop.as_ref().is_some_and(|stop| *stop.borrow())
+        self.reader.stop_when(stop);
     }
 
     /// The source's name (its `source` label).
@@ -244,34 +259,95 @@ impl SourcePoller {
         self.seen.len()
     }
 
-    fn own_metric(&self, pick: impl Fn(&SelfMetrics) -> &prometheus::IntCounterVec) -> IntCounter {
-        pick(&self.metrics.own).with_label_values(&[&self.name])
+    /// Conversations in progress being followed.
+    pub fn open(&self) -> &OpenSet {
+        &self.open
     }
 
-    /// One poll: first passes from the watermark to `now − delay`, then due rescans.
+    /// From this instant on, every conversation start the poller still reads is covered by
+    /// the seen ids: the earliest window a first pass or rescan will still ask for. Ids
+    /// counted in windows wholly before it are forgotten; a finished conversation that an
+    /// open-conversation read finds before it, and that was not being followed, was counted
+    /// when it was first read.
+    fn frontier(&self) -> DateTime<Utc> {
+        self.rescans
+            .earliest_start()
+            .map_or(self.watermark, |r| r.min(self.watermark))
+    }
+
+    /// A sink that counts into this poller's state, for a read at `now`. `complete_from`: see
+    /// [`ledger::PollLedger`].
+    fn counting_sink(
+        &mut self,
+        now: DateTime<Utc>,
+        complete_from: Option<DateTime<Utc>>,
+        count_starts: bool,
+    ) -> (&mut WindowReader, CountingSink<'_>) {
+        let ctx = IngestContext {
+            tz_offset_minutes: self.tz_offset_minutes,
+            bounds: &self.metrics.bounds,
+            limits: &self.limits,
+        };
+        let sink = CountingSink::new(
+            ctx,
+            &mut self.kpis,
+            &mut self.seen,
+            &mut self.open,
+            &mut self.counted_ends,
+            count_starts.then_some(&mut self.starts),
+            now,
+            complete_from,
+        );
+        (&mut self.reader, sink)
+    }
+
+    /// One poll: first passes from the watermark to `now − delay`, then the open
+    /// conversations due for a check, then due rescans.
     pub async fn tick(&mut self) -> TickReport {
         let started = self.clock.now();
         let mut report = TickReport::default();
-        let result = self.tick_inner(&mut report).await;
-        let frontier = self
-            .rescans
-            .earliest_start()
-            .map_or(self.watermark, |r| r.min(self.watermark));
+        let result = self.tick_inner(started, &mut report).await;
+        let expired = self
+            .open
+            .expire(self.clock.now(), to_chrono(self.poll.max_open_age));
+        if expired > 0 {
+            report.expired = expired;
+            self.metrics
+                .own
+                .open_expired
+                .with_label_values(&[&self.name])
+                .inc_by(expired as u64);
+            tracing::warn!(
+                source = %self.name, count = expired,
+                max_open_age = %humantime::format_duration(self.poll.max_open_age),
+                "conversations still in progress poll.max_open_age after their start are no longer followed and will not be counted"
+            );
+        }
+        let frontier = self.frontier();
         self.seen.forget_before(frontier);
+        let oldest_needed = self
+            .open
+            .earliest_start()
+            .map_or(frontier.timestamp(), |o| o.min(frontier.timestamp()));
+        self.starts.forget_before(oldest_needed);
         // Everything this tick counted is checkpointed, then visible to scrapes at once.
         self.state
             .commit(&self.name, self.view(), self.clock.now())
             .await;
         let published = self.clock.now().timestamp_millis();
-        report.freshness_ms = self
+        (report.freshness_ms, report.durations_ms) = self
             .counted_ends
             .drain(..)
-            .map(|end| published - end)
-            .collect();
+            .map(|(start, end)| (published - end, start.map(|s| end - s)))
+            .unzip();
 
         let finished = self.clock.now();
         let own = &self.metrics.own;
         let src = [self.name.as_str()];
+        let lag = own.count_lag.with_label_values(&src);
+        for ms in &report.freshness_ms {
+            lag.observe(*ms.max(&0) as f64 / 1000.0);
+        }
         own.polls.with_label_values(&src).inc();
         own.poll_duration
             .with_label_values(&src)
@@ -289,14 +365,16 @@ impl SourcePoller {
                 tracing::info!(
                     source = %self.name,
                     window = %report.first_pass.map(|w| w.to_string()).unwrap_or_else(|| "none".into()),
+                    open_reads = report.open_reads,
                     rescans = report.rescans,
+                    deferred = report.deferred,
                     requests = s.requests,
                     ingested = s.pages.ingested,
                     duplicate = s.pages.duplicate,
                     in_progress = s.pages.in_progress,
-                    deferred = s.pages.deferred,
                     malformed = s.pages.malformed,
                     splits = s.splits,
+                    open = self.open.len(),
                     tracked = self.seen.len(),
                     duration_ms = (finished - started).num_milliseconds(),
                     "poll"
@@ -330,11 +408,24 @@ impl SourcePoller {
         report
     }
 
-    async fn tick_inner(&mut self, report: &mut TickReport) -> Result<(), PollError> {
+    async fn tick_inner(
+        &mut self,
+        started: DateTime<Utc>,
+        report: &mut TickReport,
+    ) -> Result<(), PollError> {
         let first_passes = self.first_passes(report).await;
         report.counted_by_first_pass = self.counted_ends.len();
         first_passes?;
-        self.due_rescans(report).await
+        // What is left of the budget before the next tick, less what its first passes will
+        // need (as many requests as this tick's took, and one more).
+        let allowance = Allowance::Before {
+            deadline: started + to_chrono(self.poll.interval),
+            keep: u32::try_from(report.first_pass_requests + 1)
+                .unwrap_or(u32::MAX)
+                .max(2),
+        };
+        let open_done = self.open_reads(report, allowance).await?;
+        self.due_rescans(report, allowance, open_done).await
     }
 
     /// First passes from the watermark to `now − delay`, chunk by chunk; the watermark moves
@@ -345,52 +436,101 @@ impl SourcePoller {
         let chunk = to_chrono(self.poll.chunk);
         let from = self.watermark;
         for window in Window::chunks(from, target, chunk) {
-            if self.stopping() {
-                return Err(PollError::Stopped);
-            }
-            self.catch_up = CatchUp::new(window, now, &self.poll);
-            let stats = self.scan(window).await;
-            self.catch_up = None;
-            match stats {
-                Ok(stats) => {
-                    add_stats(&mut report.stats, &stats);
-                    report.first_pass_requests += stats.requests;
-                    report.first_pass_elements += stats.pages.elements;
-                    self.watermark = window.end;
-                    let slice = to_chrono(self.poll.interval);
-                    self.rescans.first_pass_done(window, now, slice);
-                    report.first_pass = Some(Window::new(from, window.end));
-                }
-                Err(e) => return Err(e),
-            }
+            let mut stats = ScanStats::default();
+            let (reader, mut sink) = self.counting_sink(now, None, true);
+            let result = reader
+                .read(window, true, &mut sink, Allowance::Unbounded, &mut stats)
+                .await;
+            report.stats.add(&stats);
+            report.first_pass_requests += stats.requests;
+            report.first_pass_elements += stats.pages.elements;
+            result?;
+            self.watermark = window.end;
+            let slice = to_chrono(self.poll.interval);
+            self.rescans.first_pass_done(window, now, slice);
+            report.first_pass = Some(Window::new(from, window.end));
         }
         Ok(())
     }
 
-    /// The rescans that are due, after the first passes: they use what is left of the tick.
-    async fn due_rescans(&mut self, report: &mut TickReport) -> Result<(), PollError> {
+    /// Reads the start seconds of the open conversations due for a check, most overdue
+    /// first, within `allowance`. Returns false when the budget ran out before the last one.
+    async fn open_reads(
+        &mut self,
+        report: &mut TickReport,
+        allowance: Allowance,
+    ) -> Result<bool, PollError> {
+        let interval = to_chrono(self.poll.interval);
+        let due = self.open.due(self.clock.now(), interval);
+        if due.is_empty() {
+            return Ok(true);
+        }
+        let limits = PlanLimits {
+            most_records: self.reader.capacity() * TARGET_FILL,
+            longest: to_chrono(self.poll.chunk),
+            fallback_density: self.reader.density(),
+        };
+        let reads = plan(&due, &self.starts, limits);
+        let frontier = self.frontier();
+        for (i, read) in reads.iter().enumerate() {
+            let now = self.clock.now();
+            let mut stats = ScanStats::default();
+            let (reader, mut sink) = self.counting_sink(now, Some(frontier), false);
+            let result = reader
+                .read(read.window, false, &mut sink, allowance, &mut stats)
+                .await;
+            report.stats.add(&stats);
+            report.open_requests += stats.requests;
+            match result? {
+                Completion::Complete => {
+                    report.open_reads += 1;
+                    // Those not seen at all were asked for, too: they wait for their next
+                    // check like the ones seen still in progress.
+                    self.open.checked(&read.ids, now.timestamp());
+                }
+                Completion::OutOfBudget { .. } => {
+                    // What it found is counted; the conversations it did not reach stay due.
+                    self.defer(report, reads.len() - i, "open-conversation checks");
+                    return Ok(false);
+                }
+            }
+        }
+        Ok(true)
+    }
+
+    /// The fixed-age rescans that are due, within `allowance` (none when `budget_left` is
+    /// false: the open conversations used it up).
+    async fn due_rescans(
+        &mut self,
+        report: &mut TickReport,
+        allowance: Allowance,
+        mut budget_left: bool,
+    ) -> Result<(), PollError> {
         let chunk = to_chrono(self.poll.chunk);
         let mut due = self.rescans.take_due(self.clock.now(), chunk).into_iter();
+        let mut deferred = 0;
         while let Some(rescan) = due.next() {
-            let result = if self.stopping() {
-                Err(PollError::Stopped)
-            } else {
-                self.scan(rescan.window).await
-            };
+            if !budget_left {
+                deferred += 1;
+                self.rescans.failed(rescan);
+                continue;
+            }
+            let now = self.clock.now();
+            let mut stats = ScanStats::default();
+            let (reader, mut sink) = self.counting_sink(now, None, false);
+            let result = reader
+                .read(rescan.window, true, &mut sink, allowance, &mut stats)
+                .await;
+            report.stats.add(&stats);
             match result {
-                Ok(stats) => {
-                    add_stats(&mut report.stats, &stats);
+                Ok(Completion::Complete) => {
                     report.rescans += 1;
-                    if rescan.last && stats.pages.in_progress > 0 {
-                        report.unfinished_at_last_rescan += stats.pages.in_progress;
-                        self.own_metric(|m| &m.unfinished_at_last_rescan)
-                            .inc_by(stats.pages.in_progress);
-                        tracing::warn!(
-                            source = %self.name, window = %rescan.window, count = stats.pages.in_progress,
-                            "conversations still in progress at their last rescan will never be counted; add a longer poll.rescans age"
-                        );
-                    }
                     self.rescans.done(rescan);
+                }
+                Ok(Completion::OutOfBudget { rest }) => {
+                    budget_left = false;
+                    deferred += 1;
+                    self.rescans.partly_done(rescan, rest);
                 }
                 Err(e) => {
                     self.rescans.failed(rescan);
@@ -401,7 +541,24 @@ impl SourcePoller {
                 }
             }
         }
+        if deferred > 0 {
+            self.defer(report, deferred, "rescans");
+        }
         Ok(())
+    }
+
+    /// Counts and logs reads left for the next tick for want of budget.
+    fn defer(&self, report: &mut TickReport, count: usize, what: &str) {
+        report.deferred += count;
+        self.metrics
+            .own
+            .deferred_reads
+            .with_label_values(&[&self.name])
+            .inc_by(count as u64);
+        tracing::info!(
+            source = %self.name, count, what,
+            "request budget before the next tick spent: the rest waits for the next tick (first passes keep their cadence)"
+        );
     }
 
     /// Polls every `poll.interval` until `shutdown` says stop; a tick in progress stops at its
@@ -431,12 +588,4 @@ impl SourcePoller {
         tracing::info!(source = %self.name, "poller stopped");
         self
     }
-}
-
-fn add_stats(total: &mut ScanStats, s: &ScanStats) {
-    total.pages.add(&s.pages);
-    total.requests += s.requests;
-    total.splits += s.splits;
-    total.truncated += s.truncated;
-    total.skipped += s.skipped;
 }

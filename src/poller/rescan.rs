@@ -156,6 +156,25 @@ impl RescanSchedule {
         self.pending.extend(rescan.parts);
     }
 
+    /// After a rescan was cut short for want of budget: what it did not read, `rest` (parts of
+    /// its window), stays due at the same stage; what it read is done with that stage.
+    pub fn partly_done(&mut self, rescan: DueRescan, rest: Vec<Window>) {
+        let stage = rescan.stage;
+        let cut = rest.first().map_or(rescan.window.end, |w| w.start);
+        for p in rescan.parts {
+            // What was read of each part had this stage's scan and goes on to the next.
+            let read_end = p.window.end.min(cut);
+            if p.window.start < read_end && p.stage + 1 < self.ages.len() {
+                self.pending.push(Pending {
+                    window: Window::new(p.window.start, read_end),
+                    stage: p.stage + 1,
+                });
+            }
+        }
+        self.pending
+            .extend(rest.into_iter().map(|window| Pending { window, stage }));
+    }
+
     /// The earliest start of any queued window (part of the forgetting frontier).
     pub fn earliest_start(&self) -> Option<DateTime<Utc>> {
         self.pending.iter().map(|p| p.window.start).min()
@@ -397,6 +416,34 @@ mod tests {
         let s = RescanSchedule::restore(vec![Duration::minutes(15)], [p(0), p(1)]);
         assert_eq!(s.pending(), &[p(0), p(0)]);
         assert!(RescanSchedule::restore(Vec::new(), [p(0)]).is_empty());
+    }
+
+    #[test]
+    fn a_rescan_cut_short_keeps_what_it_did_not_read_due_and_moves_the_rest_on() {
+        let mut s = RescanSchedule::new(vec![Duration::minutes(15), Duration::hours(2)]);
+        for i in 0..4 {
+            let a = t("2026-01-01T00:00:00Z") + Duration::minutes(i);
+            first_pass(&mut s, Window::new(a, a + Duration::minutes(1)));
+        }
+        let mut due = s.take_due(t("2026-01-01T00:20:00Z"), Duration::days(1));
+        assert_eq!(due.len(), 1);
+        // Read up to 00:01:30; the rest is two windows.
+        let rest = vec![
+            w("2026-01-01T00:01:30Z", "2026-01-01T00:02:00Z"),
+            w("2026-01-01T00:02:00Z", "2026-01-01T00:04:00Z"),
+        ];
+        s.partly_done(due.remove(0), rest.clone());
+        let mut next: Vec<(Window, usize)> = sorted(&s).iter().map(|p| (p.window, p.stage)).collect();
+        next.sort();
+        assert_eq!(
+            next,
+            vec![
+                (w("2026-01-01T00:00:00Z", "2026-01-01T00:01:00Z"), 1),
+                (w("2026-01-01T00:01:00Z", "2026-01-01T00:01:30Z"), 1),
+                (rest[0], 0),
+                (rest[1], 0),
+            ]
+        );
     }
 
     #[test]

@@ -14,7 +14,8 @@ use std::hash::{BuildHasherDefault, Hasher};
 
 use chrono::{DateTime, Utc};
 
-use crate::ingest::SeenIds;
+use crate::ingest::Ledger;
+use crate::model::UtcMillis;
 
 /// The compact form of a dedupe key.
 pub fn id_hash(key: &str) -> u128 {
@@ -70,6 +71,29 @@ impl SeenSet {
         before - self.ids.len()
     }
 
+    /// True when `id` was counted and is still remembered; it is then remembered at least as
+    /// long as a window ending at `window_end` (Unix seconds) may return it.
+    pub fn seen_again(&mut self, id: u128, window_end: i64) -> bool {
+        match self.ids.get_mut(&id) {
+            Some(end) => {
+                *end = (*end).max(window_end);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// True when `id` is remembered.
+    pub fn contains(&self, id: u128) -> bool {
+        self.ids.contains_key(&id)
+    }
+
+    /// Remembers `id` as counted in a window ending at `window_end` (Unix seconds).
+    pub fn insert(&mut self, id: u128, window_end: i64) {
+        let end = self.ids.entry(id).or_insert(window_end);
+        *end = (*end).max(window_end);
+    }
+
     /// A view that records new ids against `window_end`.
     pub fn in_window(&mut self, window_end: DateTime<Utc>) -> SeenInWindow<'_> {
         SeenInWindow {
@@ -91,26 +115,28 @@ impl SeenSet {
     }
 }
 
-/// [`SeenIds`] for ingesting one window's pages.
+/// A [`Ledger`] of seen ids alone, for ingesting one window's pages (conversations in progress
+/// are not tracked).
 pub struct SeenInWindow<'a> {
     set: &'a mut SeenSet,
     window_end: i64,
 }
 
-impl SeenIds for SeenInWindow<'_> {
-    fn first_sighting(&mut self, key: &str) -> bool {
-        match self.set.ids.entry(id_hash(key)) {
-            std::collections::hash_map::Entry::Occupied(mut seen) => {
-                // Seen again in a later window: remember it at least as long as that one.
-                let end = seen.get_mut();
-                *end = (*end).max(self.window_end);
-                false
-            }
-            std::collections::hash_map::Entry::Vacant(slot) => {
-                slot.insert(self.window_end);
-                true
-            }
+impl SeenInWindow<'_> {
+    /// Records `key` as counted; false when it already was (a duplicate).
+    pub fn first_sighting(&mut self, key: &str) -> bool {
+        let id = id_hash(key);
+        if self.set.seen_again(id, self.window_end) {
+            return false;
         }
+        self.set.insert(id, self.window_end);
+        true
+    }
+}
+
+impl Ledger for SeenInWindow<'_> {
+    fn finished(&mut self, key: &str, _start: Option<UtcMillis>, _end: UtcMillis) -> bool {
+        self.first_sighting(key)
     }
 }
 

@@ -10,7 +10,8 @@ use crate::metrics::guard::{AdmittedValues, LabelGuard};
 use crate::metrics::histogram::{Bounds, Histogram};
 use crate::metrics::state::{AllBounds, IngestCounters, QueueLabels, QueueSeries, SourceKpis};
 use crate::poller::rescan::Pending;
-use crate::poller::scan::OffsetSemantics;
+use crate::poller::open::{OpenConversation, OpenSet};
+use crate::poller::reader::OffsetSemantics;
 use crate::poller::seen::SeenSet;
 use crate::poller::window::Window;
 
@@ -29,6 +30,8 @@ pub struct SourceView<'a> {
     pub watermark: chrono::DateTime<chrono::Utc>,
     /// See [`SourceState::offsets`].
     pub offsets: OffsetSemantics,
+    /// See [`SourceState::open`].
+    pub open: &'a OpenSet,
     /// See [`SourceState::rescans`].
     pub rescans: &'a [Pending],
     /// See [`SourceState::seen`].
@@ -44,6 +47,7 @@ impl SourceState {
             identity: &self.identity,
             watermark: self.watermark,
             offsets: self.offsets,
+            open: &self.open,
             rescans: &self.rescans,
             seen: &self.seen,
             kpis: &self.kpis,
@@ -57,6 +61,17 @@ pub fn source_to_v1(s: SourceView<'_>) -> SourceV1 {
     for (id, end) in s.seen.entries() {
         groups.entry(end).or_default().push(IdHash(id));
     }
+    let mut open: Vec<OpenV2> = s
+        .open
+        .entries()
+        .map(|(id, c)| OpenV2 {
+            id: IdHash(id),
+            from: c.from,
+            to: c.to,
+            checked: c.checked,
+        })
+        .collect();
+    open.sort_by_key(|o| (o.from, o.id));
     SourceV1 {
         identity: s.identity.to_owned(),
         watermark: s.watermark,
@@ -65,6 +80,7 @@ pub fn source_to_v1(s: SourceView<'_>) -> SourceV1 {
             OffsetSemantics::Page => OffsetsV1::Page,
             OffsetSemantics::Record => OffsetsV1::Record,
         },
+        open,
         rescans: s
             .rescans
             .iter()
@@ -91,10 +107,25 @@ pub fn source_from_v1(v: SourceV1, bounds: &AllBounds) -> Result<SourceState, St
         identity,
         watermark,
         offsets,
+        open,
         rescans,
         seen,
         kpis,
     } = v;
+    let mut followed = Vec::with_capacity(open.len());
+    for (i, o) in open.into_iter().enumerate() {
+        if o.from >= o.to {
+            return Err(format!("open[{i}]: from is not before to"));
+        }
+        followed.push((
+            o.id.0,
+            OpenConversation {
+                from: o.from,
+                to: o.to,
+                checked: o.checked,
+            },
+        ));
+    }
     let mut pending = Vec::with_capacity(rescans.len());
     for (i, p) in rescans.into_iter().enumerate() {
         if p.start >= p.end {
@@ -116,6 +147,7 @@ pub fn source_from_v1(v: SourceV1, bounds: &AllBounds) -> Result<SourceState, St
             OffsetsV1::Page => OffsetSemantics::Page,
             OffsetsV1::Record => OffsetSemantics::Record,
         },
+        open: OpenSet::from_entries(followed),
         rescans: pending,
         seen: SeenSet::from_entries(ids),
         kpis: kpis_from_v1(kpis, bounds).map_err(|e| format!("kpis: {e}"))?,

@@ -1,4 +1,6 @@
-//! The checkpoint's file format, version 1: JSON, one object per source.
+//! The checkpoint's file format, version 2: JSON, one object per source. Version 2 added each
+//! source's `open` conversations; the types keep the suffix of the version that introduced
+//! them, and [`super::migrate`] upgrades version 1.
 //!
 //! These types are the format, kept apart from the in-memory structs on purpose: a field added
 //! to `QueueSeries` must not change the file silently. The conversions in [`super::convert`]
@@ -9,6 +11,7 @@
 //! {"format_version": 1, "written_at": "...", "exporter_version": "0.1.0",
 //!  "buckets": {"first_response": [1.0, ...], ...},
 //!  "sources": {"prod": {"identity": "...", "watermark": "...", "offsets": "auto",
+//!    "open": [{"id": "<32 hex digits>", "from": 1767225000, "to": 1767225001, "checked": 1767225600}],
 //!    "rescans": [{"start": "...", "end": "...", "stage": 0}],
 //!    "seen": [{"window_end": 1767225600, "ids": ["<32 hex digits>", ...]}],
 //!    "kpis": {"queues": [...], "voicemails": [...], "disconnects": [...], "campaigns": [...],
@@ -28,7 +31,7 @@ use serde::{Deserialize, Serialize, Serializer};
 use crate::config::Buckets;
 
 /// The version this build writes.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 
 /// A whole checkpoint as read.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -57,6 +60,8 @@ pub struct SourceV1 {
     pub watermark: DateTime<Utc>,
     /// How the API's `offset` was found to behave.
     pub offsets: OffsetsV1,
+    /// Conversations in progress, followed until they end.
+    pub open: Vec<OpenV2>,
     /// Windows waiting for a rescan.
     pub rescans: Vec<PendingV1>,
     /// Ids counted, grouped by the end of the window they were last seen in.
@@ -75,6 +80,20 @@ pub enum OffsetsV1 {
     Page,
     /// Records to skip.
     Record,
+}
+
+/// One conversation in progress.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OpenV2 {
+    /// XXH3-128 hash of its dedupe key.
+    pub id: IdHash,
+    /// First start second it may have (Unix seconds).
+    pub from: i64,
+    /// Last start second it may have (Unix seconds, after `from`).
+    pub to: i64,
+    /// When it was last checked (Unix seconds).
+    pub checked: i64,
 }
 
 /// One queued rescan.

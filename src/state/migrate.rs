@@ -1,9 +1,10 @@
 //! Reading checkpoints written by older versions.
 //!
 //! Each step takes the parsed JSON of one version to the next, on the JSON tree, so old
-//! formats need no Rust types of their own. Version 1 is the first format, so [`MIGRATIONS`]
-//! is empty; when version 2 comes, it gets `(1, v1_to_v2)` here and the path is already
-//! tested (a synthetic version 0 in the tests goes through [`upgrade`]).
+//! formats need no Rust types of their own.
+//!
+//! - 1 → 2: each source gains `open`, the conversations in progress it follows. A version 1
+//!   checkpoint followed none (its pending rescans will find those still running).
 
 use serde_json::Value;
 
@@ -11,7 +12,25 @@ use serde_json::Value;
 pub type Migration = fn(Value) -> Result<Value, String>;
 
 /// `(from, step)` for every version this build can upgrade from.
-pub const MIGRATIONS: &[(u64, Migration)] = &[];
+pub const MIGRATIONS: &[(u64, Migration)] = &[(1, v1_to_v2)];
+
+/// Version 1 → 2: an empty `open` list in every source.
+fn v1_to_v2(mut value: Value) -> Result<Value, String> {
+    let sources = value
+        .get_mut("sources")
+        .and_then(Value::as_object_mut)
+        .ok_or("no sources object")?;
+    for (name, source) in sources.iter_mut() {
+        let source = source
+            .as_object_mut()
+            .ok_or_else(|| format!("sources.{name} is not an object"))?;
+        source
+            .entry("open")
+            .or_insert_with(|| Value::Array(Vec::new()));
+    }
+    value["format_version"] = Value::from(2);
+    Ok(value)
+}
 
 /// Why a checkpoint's version cannot be read by this build.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -1,8 +1,8 @@
 //! The checkpoint (DESIGN §5 "State"): what makes a restart exact.
 //!
 //! With `state.path` set, every tick of every source ends in one checkpoint file that holds,
-//! per source and consistent with each other, the watermark, the pending rescans, the offset
-//! semantics learned, the seen id hashes with their window ends, and the complete KPI state
+//! per source and consistent with each other, the watermark, the conversations in progress
+//! it follows, the pending rescans, the offset semantics learned, the seen id hashes with their window ends, and the complete KPI state
 //! (every counter and histogram, the label guard's admissions and overflow counts, the ingest
 //! counters), plus the buckets it was counted with. Restored before `/metrics` is served, it
 //! lets counters resume where they were: Prometheus sees no reset, and nothing is counted
@@ -41,12 +41,13 @@ use chrono::{DateTime, Utc};
 use crate::config::{Buckets, ConfigError};
 use crate::metrics::state::{AllBounds, SourceKpis};
 use crate::poller::rescan::Pending;
-use crate::poller::scan::OffsetSemantics;
+use crate::poller::open::OpenSet;
+use crate::poller::reader::OffsetSemantics;
 use crate::poller::seen::SeenSet;
 
 pub use convert::SourceView;
 pub use format::FORMAT_VERSION;
-pub use store::StateStore;
+pub use store::{write_checkpoint, StateStore};
 
 /// Everything a poller owns about its source that must survive a restart.
 #[derive(Debug, Clone, PartialEq)]
@@ -57,6 +58,8 @@ pub struct SourceState {
     pub watermark: DateTime<Utc>,
     /// How the API's `offset` was found to behave.
     pub offsets: OffsetSemantics,
+    /// Conversations in progress, followed until they end.
+    pub open: OpenSet,
     /// Windows waiting for rescans.
     pub rescans: Vec<Pending>,
     /// Ids counted and not yet forgotten.

@@ -54,6 +54,29 @@ struct CheckpointOut<'a> {
     sources: &'a BTreeMap<String, Box<RawValue>>,
 }
 
+/// Writes `sources` as one checkpoint at `path`, atomically, as a store would: for a
+/// checkpoint made whole elsewhere (backfill's hand-over), with nothing to publish.
+pub fn write_checkpoint(
+    path: &std::path::Path,
+    buckets: &Buckets,
+    sources: &[(&str, SourceView<'_>)],
+    now: DateTime<Utc>,
+) -> std::io::Result<()> {
+    let sections: BTreeMap<String, Box<RawValue>> = sources
+        .iter()
+        .map(|(name, view)| ((*name).to_owned(), section(*view)))
+        .collect();
+    let bytes = serde_json::to_vec(&CheckpointOut {
+        format_version: FORMAT_VERSION,
+        written_at: now,
+        exporter_version: VERSION,
+        buckets,
+        sources: &sections,
+    })
+    .expect("the checkpoint format serializes to JSON");
+    file::write_atomic(path, &bytes)
+}
+
 fn section(view: SourceView<'_>) -> Box<RawValue> {
     serde_json::value::to_raw_value(&source_to_v1(view))
         .expect("the checkpoint format serializes to JSON")

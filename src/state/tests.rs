@@ -14,6 +14,7 @@ use crate::clock::ManualClock;
 use crate::config::{Buckets, Limits};
 use crate::ingest::{ingest_body, IngestContext};
 use crate::metrics::Metrics;
+use crate::poller::open::{OpenConversation, OpenSet};
 use crate::poller::window::Window;
 use crate::simulator::{SimConfig, Simulator};
 
@@ -57,7 +58,6 @@ fn build_rich_state() -> SourceState {
             tz_offset_minutes: 0,
             bounds: &bounds,
             limits: &limits,
-            defer: None,
         };
         let page = ingest_body(
             &serde_json::to_vec(&body).unwrap(),
@@ -80,6 +80,24 @@ fn build_rich_state() -> SourceState {
         identity: identity("acct", "stream"),
         watermark: start,
         offsets: OffsetSemantics::Record,
+        open: OpenSet::from_entries([
+            (
+                7,
+                OpenConversation {
+                    from: start.timestamp() - 3600,
+                    to: start.timestamp() - 3599,
+                    checked: start.timestamp(),
+                },
+            ),
+            (
+                u128::MAX,
+                OpenConversation {
+                    from: start.timestamp() - 7200,
+                    to: start.timestamp() - 3600,
+                    checked: start.timestamp() - 60,
+                },
+            ),
+        ]),
         rescans,
         seen,
         kpis,
