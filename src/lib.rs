@@ -24,7 +24,6 @@
 //! - [`poller`]: windows, paging, bisection, rescans, dedupe, watermark (DESIGN §5).
 //! - [`state`]: the checkpoint — restored before serving, written before publishing.
 //! - [`replay`]: saved responses → KPI exposition.
-//! - [`exposition`]: reading an exposition back into samples (tests compare with truth).
 //! - [`http`]: the web server (`/metrics`, landing page, `/-/healthy`, `/-/ready`); reads a view.
 //! - [`shutdown`]: the SIGINT/SIGTERM future that stops the server gracefully.
 //! - [`status`]: per-source status and readiness, written by the poller, read by the server.
@@ -42,7 +41,6 @@ pub mod client;
 pub mod clock;
 pub mod config;
 pub mod demo;
-pub mod exposition;
 pub mod http;
 pub mod ingest;
 pub mod kpi;

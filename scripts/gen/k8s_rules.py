@@ -2,7 +2,7 @@
 """Writes deploy/kubernetes/prometheusrule.yaml: the rule files of deploy/prometheus/rules/ as
 one Prometheus Operator PrometheusRule, groups copied verbatim (comments included).
 
-Run it after changing a rule file; tests/deploy_files.rs fails when the manifest's groups
+Run it after changing a rule file; tests/it/deploy_files.rs fails when the manifest's groups
 differ from the rule files'. `--check` exits 1 when the checked-in file differs.
 """
 

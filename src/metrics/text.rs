@@ -10,9 +10,9 @@
 //! The output is byte-identical to the crate's: families in name order (`Registry::gather`
 //! keeps them in a `BTreeMap`), series of a family ordered by their label values in label-name
 //! order (its sort), families without series left out, numbers formatted as `f64` `Display`
-//! (as `TextEncoder` does) and escaping as in the text format. `tests/text_encoding.rs` holds
-//! it to the crate's output over the [`KpiCollector`](super::collector::KpiCollector), which
-//! stays as the oracle.
+//! (as `TextEncoder` does) and escaping as in the text format. `tests/it/text_encoding.rs`
+//! holds it to the crate's output over the [`KpiCollector`](super::collector::KpiCollector),
+//! which stays as the oracle.
 
 use std::io::Write as _;
 
