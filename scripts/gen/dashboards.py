@@ -431,15 +431,15 @@ def exporter():
          "percentunit", steps((0.5, "orange"), (0.9, "red")), min_=0)
 
     b.row("Freshness")
-    b.stat("Count lag p90, last hour", "How late conversations reach /metrics after they end (smartassist_exporter_count_lag_seconds), 90th percentile over the last hour. A conversation is counted at the first check after it ends: normally within poll.delay + 2 x poll.interval, or a tenth of its duration for long ones. Orange at 5 min, red at 15 min.",
-           f"histogram_quantile(0.9, sum by (source, le) (rate(smartassist_exporter_count_lag_seconds_bucket{{{S}}}[1h])))", "s",
+    b.stat("Count lag p90", "How late conversations reach /metrics after they end (smartassist_exporter_count_lag_seconds), 90th percentile. A conversation is counted at the first check after it ends: normally within poll.delay + 2 x poll.interval, or a tenth of its duration for long ones. Orange at 5 min, red at 15 min.",
+           f"histogram_quantile(0.9, sum by (source, le) (rate(smartassist_exporter_count_lag_seconds_bucket{{{S}}}[$__rate_interval])))", "s",
            steps((300, "orange"), (900, "red")), w=6)
     b.stat("Open conversations", "Conversations seen in progress and followed until they end (smartassist_exporter_open_conversations); long emails and chats keep it above zero.",
            f"sum by (source) (smartassist_exporter_open_conversations{{{S}}})", "short", NONE, w=6)
-    b.stat("Deferred reads, last hour", "Open-conversation checks and rescans left for the next tick because the request budget was spent (smartassist_exporter_deferred_reads_total). Above zero for long: raise poll.max_requests_per_minute if the account allows, or the lag grows.",
-           f"sum by (source) (increase(smartassist_exporter_deferred_reads_total{{{S}}}[1h]))", "short", steps((1, "orange")), w=6)
-    b.stat("Expired, last day", "Conversations still in progress poll.max_open_age after their start, no longer followed and never counted (smartassist_exporter_open_expired_total).",
-           f"sum by (source) (increase(smartassist_exporter_open_expired_total{{{S}}}[1d]))", "short", steps((1, "orange")), w=6)
+    b.stat("Deferred reads per minute", "Open-conversation checks and rescans left for the next tick because the request budget was spent (smartassist_exporter_deferred_reads_total). Above zero for long: raise poll.max_requests_per_minute if the account allows, or the lag grows.",
+           f"sum by (source) (rate(smartassist_exporter_deferred_reads_total{{{S}}}[$__rate_interval])) * 60", "cpm", steps((1, "orange")), w=6)
+    b.stat("Expired since start", "Conversations still in progress poll.max_open_age after their start, no longer followed and never counted (smartassist_exporter_open_expired_total, since the exporter started).",
+           f"sum by (source) (smartassist_exporter_open_expired_total{{{S}}})", "short", steps((1, "orange")), w=6)
     b.ts("Count lag", "Time from a conversation's end to its increment on /metrics: 50th / 90th / 99th percentile.",
          [(f"histogram_quantile({q}, sum by (le) (rate(smartassist_exporter_count_lag_seconds_bucket{{{S}}}[$__rate_interval])))", f"p{int(q * 100)}")
           for q in (0.5, 0.9, 0.99)], "s", steps((300, "orange"), (900, "red")), min_=0)

@@ -485,14 +485,12 @@ impl Backfill {
                 kpis: s.kpis(),
             })
             .collect();
-        handover::write_checkpoint(path, &self.config.buckets, &sections, Utc::now()).map_err(
-            |e| {
-                tracing::error!(path = %path.display(), error = %e, "cannot write the checkpoint");
-                BackfillError::Checkpoint {
-                    path: path.to_owned(),
-                }
-            },
-        )
+        handover::write_checkpoint(path, &self.config.buckets, &sections, Utc::now()).map_err(|e| {
+            tracing::error!(path = %path.display(), error = %e, "cannot write the checkpoint");
+            BackfillError::Checkpoint {
+                path: path.to_owned(),
+            }
+        })
     }
 }
 

@@ -9,9 +9,9 @@
 use chrono::{DateTime, Utc};
 
 use crate::metrics::state::SourceKpis;
-use crate::poller::rescan::RescanSchedule;
 use crate::poller::open::{OpenSet, StartCounts};
 use crate::poller::reader::OffsetSemantics;
+use crate::poller::rescan::RescanSchedule;
 use crate::poller::seen::SeenSet;
 use crate::poller::{to_chrono, SourcePoller};
 

@@ -240,8 +240,12 @@ mod tests {
     fn an_open_read_does_not_recount_what_the_seen_ids_no_longer_cover() {
         let mut p = Parts::new();
         let second = Window::new(t("2026-01-01T00:00:10Z"), t("2026-01-01T00:00:11Z"));
-        p.open
-            .track(id_hash("a"), second.start.timestamp(), second.end.timestamp(), 0);
+        p.open.track(
+            id_hash("a"),
+            second.start.timestamp(),
+            second.end.timestamp(),
+            0,
+        );
         let sum = p.read(
             &[
                 // Followed: counted.

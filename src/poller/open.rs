@@ -203,10 +203,7 @@ pub struct StartCounts {
 impl StartCounts {
     /// Counts one record started at `start` (UTC ms).
     pub fn add(&mut self, start: crate::model::UtcMillis) {
-        *self
-            .per_minute
-            .entry(start.div_euclid(60_000))
-            .or_default() += 1;
+        *self.per_minute.entry(start.div_euclid(60_000)).or_default() += 1;
     }
 
     /// Forgets the minutes before the one holding `t` (Unix seconds).

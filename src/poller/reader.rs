@@ -197,7 +197,8 @@ impl PageShape {
                 Element::Unreadable => None,
             };
             let h = key_hash(key);
-            shape.fingerprint = (shape.fingerprint.rotate_left(5) ^ h).wrapping_mul(0x0100_0000_01b3);
+            shape.fingerprint =
+                (shape.fingerprint.rotate_left(5) ^ h).wrapping_mul(0x0100_0000_01b3);
             if i < 2 {
                 shape.first_keys[i] = Some(h);
             }
@@ -391,7 +392,10 @@ impl WindowReader {
                     resume_at: Some(resume),
                 } if resume > w.start && resume < w.end => {
                     stats.splits += 1;
-                    self.own.window_splits.with_label_values(&[&self.name]).inc();
+                    self.own
+                        .window_splits
+                        .with_label_values(&[&self.name])
+                        .inc();
                     self.observe_density(
                         Window::new(w.start, resume),
                         stats.pages.elements - before,
@@ -405,7 +409,10 @@ impl WindowReader {
                 result => match (w.halves(), result) {
                     (Some((a, b)), result) => {
                         stats.splits += 1;
-                        self.own.window_splits.with_label_values(&[&self.name]).inc();
+                        self.own
+                            .window_splits
+                            .with_label_values(&[&self.name])
+                            .inc();
                         let why = match result {
                             WindowResult::Unreadable(e) => format!("body unreadable: {e}"),
                             _ => {

@@ -433,7 +433,8 @@ mod tests {
             w("2026-01-01T00:02:00Z", "2026-01-01T00:04:00Z"),
         ];
         s.partly_done(due.remove(0), rest.clone());
-        let mut next: Vec<(Window, usize)> = sorted(&s).iter().map(|p| (p.window, p.stage)).collect();
+        let mut next: Vec<(Window, usize)> =
+            sorted(&s).iter().map(|p| (p.window, p.stage)).collect();
         next.sort();
         assert_eq!(
             next,

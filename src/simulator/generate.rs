@@ -157,7 +157,10 @@ impl Generator {
             let word = rng.next_u64();
             let offset = rng.random_range(0..MINUTE_MS);
             let key = ((m as u64) << 16) | k;
-            out.push(self.finish(lifecycle::build(word, lo + offset, load, self.long_tail), key));
+            out.push(self.finish(
+                lifecycle::build(word, lo + offset, load, self.long_tail),
+                key,
+            ));
         }
     }
 
@@ -173,7 +176,10 @@ impl Generator {
             for i in first..last {
                 let word = mix(&[TAG_BURST, self.seed, b as u64, u64::from(i)]);
                 let key = (1 << 63) | ((b as u64) << 40) | u64::from(i);
-                out.push(self.finish(lifecycle::build(word, start_of(i), BURST_LOAD, self.long_tail), key));
+                out.push(self.finish(
+                    lifecycle::build(word, start_of(i), BURST_LOAD, self.long_tail),
+                    key,
+                ));
             }
         }
     }

@@ -47,7 +47,8 @@ impl Life {
             rng,
             quantum_ms,
             load,
-            tail: long_tail.then(|| super::rng::seeded(super::rng::mix(&[super::rng::TAG_TAIL, word]))),
+            tail: long_tail
+                .then(|| super::rng::seeded(super::rng::mix(&[super::rng::TAG_TAIL, word]))),
         }
     }
 

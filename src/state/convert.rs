@@ -9,9 +9,9 @@ use crate::metrics::catalog::{CAPPED_LABELS, RECORD_RESULTS, REJECTABLE_FIELDS};
 use crate::metrics::guard::{AdmittedValues, LabelGuard};
 use crate::metrics::histogram::{Bounds, Histogram};
 use crate::metrics::state::{AllBounds, IngestCounters, QueueLabels, QueueSeries, SourceKpis};
-use crate::poller::rescan::Pending;
 use crate::poller::open::{OpenConversation, OpenSet};
 use crate::poller::reader::OffsetSemantics;
+use crate::poller::rescan::Pending;
 use crate::poller::seen::SeenSet;
 use crate::poller::window::Window;
 

@@ -40,9 +40,9 @@ use chrono::{DateTime, Utc};
 
 use crate::config::{Buckets, ConfigError};
 use crate::metrics::state::{AllBounds, SourceKpis};
-use crate::poller::rescan::Pending;
 use crate::poller::open::OpenSet;
 use crate::poller::reader::OffsetSemantics;
+use crate::poller::rescan::Pending;
 use crate::poller::seen::SeenSet;
 
 pub use convert::SourceView;

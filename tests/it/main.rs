@@ -22,6 +22,7 @@ mod e2e_prometheus;
 mod economy;
 mod exposition_cache;
 mod fresh_start;
+mod freshness;
 mod golden_seed;
 mod hostile_upstream;
 mod http_server;

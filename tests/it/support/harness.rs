@@ -126,18 +126,19 @@ impl Harness {
     }
 
     /// Ticks until every conversation that started before `arrivals_until` has ended and had
-    /// its last rescan (the simulator must stop arrivals there).
+    /// its last rescan and its last check (the simulator must stop arrivals there).
     pub async fn drain(&mut self, arrivals_until: DateTime<Utc>) {
-        let last_end = self
+        let last_rescan = Duration::from_std(*self.config.poll.rescans.last().unwrap()).unwrap();
+        // A long conversation may be counted up to a tenth of its duration after it ends.
+        let settled = self
             .sim
             .conversations_between(self.first_watermark, arrivals_until)
             .iter()
-            .map(|c| c.end)
+            .map(|c| c.end + last_rescan.max((c.end - c.start) / 10))
             .max()
             .unwrap_or(arrivals_until);
-        let last_rescan = Duration::from_std(*self.config.poll.rescans.last().unwrap()).unwrap();
         let delay = Duration::from_std(self.config.poll.delay).unwrap();
-        let until = last_end.max(arrivals_until) + last_rescan + delay + Duration::minutes(3);
+        let until = settled.max(arrivals_until + last_rescan) + delay + Duration::minutes(3);
         self.run_until(until).await;
     }
 
