@@ -75,17 +75,6 @@ pub struct Cli {
     )]
     pub demo_first_incident: Duration,
 
-    /// With --demo: poll.rescans of the demo source, comma-separated ages (for tests that
-    /// need conversations counted soon after they end).
-    #[arg(
-        long = "demo.rescans",
-        value_name = "DUR,...",
-        value_parser = parse_rescans,
-        hide = true,
-        env = "SMARTASSIST_EXPORTER_DEMO_RESCANS"
-    )]
-    pub demo_rescans: Option<Rescans>,
-
     #[command(flatten)]
     pub web: WebArgs,
 
@@ -103,27 +92,8 @@ impl Cli {
             incidents: self.demo_incidents,
             rate_per_min: self.demo_rate,
             first_incident: self.demo_first_incident,
-            rescans: self.demo_rescans.clone().map(|r| r.0),
         }
     }
-}
-
-/// `--demo.rescans`: strictly increasing positive ages, as `poll.rescans` requires.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Rescans(pub Vec<Duration>);
-
-fn parse_rescans(text: &str) -> Result<Rescans, String> {
-    let mut ages = Vec::new();
-    for part in text.split(',') {
-        let age = parse_duration(part.trim())?;
-        if age.is_zero() || ages.last().is_some_and(|prev| *prev >= age) {
-            return Err(format!(
-                "rescan ages {text:?} must be positive and strictly increasing"
-            ));
-        }
-        ages.push(age);
-    }
-    Ok(Rescans(ages))
 }
 
 fn parse_demo_rate(text: &str) -> Result<f64, String> {
@@ -507,21 +477,6 @@ mod tests {
             (120.0, Duration::ZERO)
         );
         assert!(Cli::try_parse_from(["x", "--demo", "--demo.rate=-1"]).is_err());
-        let quick = parse(&["--demo", "--demo.rescans", "30s, 2m,15m"]);
-        assert_eq!(
-            quick.demo_options().rescans,
-            Some(vec![
-                Duration::from_secs(30),
-                Duration::from_secs(120),
-                Duration::from_secs(900)
-            ])
-        );
-        for bad in ["2m,1m", "0s", "1m,,2m", "soon"] {
-            assert!(
-                Cli::try_parse_from(["x", "--demo", "--demo.rescans", bad]).is_err(),
-                "{bad}"
-            );
-        }
         assert!(Cli::try_parse_from(["x", "--web.telemetry-path", "metrics"]).is_err());
     }
 

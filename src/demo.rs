@@ -4,12 +4,9 @@
 //! traffic and (unless turned off) a drop-off incident every few minutes, and returns the
 //! one-source config (`demo`, polled every 15 s) that points at it.
 //!
-//! [`DemoOptions`] carries three hidden knobs beyond `--demo.incidents` (`--demo.rate`,
-//! `--demo.first-incident`, `--demo.rescans`): the end-to-end test needs an incident at once,
-//! enough traffic for the alert's minimum volume, and conversations counted within a minute
-//! or two of their end (with the default rescans most are counted at the 15-minute rescan,
-//! because a window's first pass comes seconds after its conversations started); people keep
-//! the defaults.
+//! [`DemoOptions`] carries two hidden knobs beyond `--demo.incidents` (`--demo.rate`,
+//! `--demo.first-incident`): the end-to-end test needs an incident at once and enough traffic
+//! for the alert's minimum volume; people keep the defaults.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -44,8 +41,6 @@ pub struct DemoOptions {
     pub rate_per_min: f64,
     /// Delay of the first incident after start (`--demo.first-incident`).
     pub first_incident: Duration,
-    /// `poll.rescans` of the demo source instead of the default (`--demo.rescans`).
-    pub rescans: Option<Vec<Duration>>,
 }
 
 impl Default for DemoOptions {
@@ -54,7 +49,6 @@ impl Default for DemoOptions {
             incidents: true,
             rate_per_min: DEFAULT_RATE_PER_MIN,
             first_incident: DEFAULT_FIRST_INCIDENT,
-            rescans: None,
         }
     }
 }
@@ -95,7 +89,6 @@ pub async fn start(
     opts: DemoOptions,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<Config> {
-    let rescans = opts.rescans.clone();
     let cfg = sim_config(opts);
     let token = cfg.static_token.clone().unwrap_or_default();
     let (account, stream) = (cfg.account_id.clone(), cfg.stream_id.clone());
@@ -114,9 +107,5 @@ pub async fn start(
         incidents = scheduled,
         "demo: simulated SmartAssist started (truth at {host}/__truth, stats at {host}/__stats); polling it as source \"demo\" every 15s"
     );
-    let mut config = Config::demo(&host, &account, &stream, &token);
-    if let Some(rescans) = rescans {
-        config.poll.rescans = rescans;
-    }
-    Ok(config)
+    Ok(Config::demo(&host, &account, &stream, &token))
 }

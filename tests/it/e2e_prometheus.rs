@@ -6,8 +6,9 @@
 //! - `incident`: a drop-off incident on Billing from the first second;
 //! - `quiet`: no incident.
 //!
-//! Both exporters use the hidden demo knobs (120 conversations a minute, rescans from 30 s) so
-//! conversations are counted within a minute or two of their end. The test asserts that the
+//! Both exporters use the hidden demo knobs (120 conversations a minute, the incident from the
+//! first second) and the default poll settings, which count each conversation within a minute
+//! or two of its end. The test asserts that the
 //! targets are up; that `promtool check config`, `check rules`, `test rules` and
 //! `check metrics` (on a scrape) pass; that SmartAssistDropOffSpike for Billing reaches
 //! Alertmanager's API within a bound; that every query of every dashboard panel and template
@@ -35,8 +36,6 @@ use crate::support::{files_in, root};
 const ALERT_DEADLINE: Duration = Duration::from_secs(7 * 60);
 /// How long startup (targets up) and the dashboard queries may take.
 const SHORT_DEADLINE: Duration = Duration::from_secs(90);
-/// Rescans of the demo exporters: conversations counted soon after they end.
-const RESCANS: &str = "30s,1m,2m,4m,8m,15m,2h";
 /// Conversations per minute of the demo exporters (before the time-of-day curve).
 const RATE: &str = "120";
 
@@ -124,7 +123,6 @@ impl Run {
             format!("--demo.incidents={incidents}"),
             format!("--demo.rate={RATE}"),
             "--demo.first-incident=0s".to_owned(),
-            format!("--demo.rescans={RESCANS}"),
             format!("--web.listen-address={exporter}"),
         ];
         args.push("--log.level=info".to_owned());
