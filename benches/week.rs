@@ -1,6 +1,6 @@
-//! Memory after a simulated week at a busy rate (issue 9): peak RSS of the whole process
-//! (exporter and in-process simulator together), ids tracked for dedupe at the end, and bytes
-//! per tracked id measured on a million ids.
+//! Memory after a simulated week at a busy rate, with the long tail of handling times: peak RSS
+//! of the whole process (exporter and in-process simulator together), ids tracked for dedupe
+//! and open conversations followed, and bytes per tracked id measured on a million ids.
 //!
 //! Run: `cargo bench --bench week`.
 
@@ -38,6 +38,7 @@ async fn main() {
         seed: 61,
         rate_per_min: 20.0,
         cache_minutes: 4 * 60,
+        long_tail: true,
         ..SimConfig::default()
     };
     let clock = ManualClock::new(start);
@@ -59,12 +60,14 @@ async fn main() {
     let began = std::time::Instant::now();
     let mut ticks = 0;
     let mut max_tracked = 0;
+    let mut max_open = 0;
     while clock.now() < start + Duration::days(7) {
         let t0 = clock.now();
         poller.tick().await;
         clock.set(t0 + Duration::minutes(5));
         ticks += 1;
         max_tracked = max_tracked.max(poller.tracked());
+        max_open = max_open.max(poller.open().len());
     }
     let counted: f64 = String::from_utf8(app.metrics.encode())
         .unwrap()
@@ -73,7 +76,7 @@ async fn main() {
         .and_then(|l| l.rsplit(' ').next()?.parse().ok())
         .unwrap_or(0.0);
     println!(
-        "week: {ticks} ticks in {:?}; {counted} conversations counted; tracked ids at the end {}, at most {max_tracked}; peak RSS {} MiB, current {} MiB",
+        "week: {ticks} ticks in {:?}; {counted} conversations counted; tracked ids at the end {}, at most {max_tracked}; open conversations at most {max_open}; peak RSS {} MiB, current {} MiB",
         began.elapsed(),
         poller.tracked(),
         rss_kib("VmHWM:") / 1024,

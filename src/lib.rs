@@ -21,7 +21,8 @@
 //! - [`labels`]: label values from API strings (channel, direction, slugs).
 //! - [`metrics`]: the metric catalog, the plain KPI state, and the registry serving both.
 //! - [`ingest`]: page body → judged, deduplicated, counted records (shared by all modes).
-//! - [`poller`]: windows, paging, bisection, rescans, dedupe, watermark (DESIGN §5).
+//! - [`poller`]: windows, paging, bisection, open conversations, rescans, dedupe, watermark
+//!   (DESIGN §5); its window reader is shared with backfill.
 //! - [`state`]: the checkpoint — restored before serving, written before publishing.
 //! - [`replay`]: saved responses → KPI exposition.
 //! - [`http`]: the web server (`/metrics`, landing page, `/-/healthy`, `/-/ready`); reads a view.
