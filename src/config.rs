@@ -26,6 +26,8 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 pub use error::ConfigError;
 pub use secret::{Auth, Secret, SecretSetting, MASK};
+/// The histogram bounds live with the simulator's shared facts: its truth buckets by them too.
+pub use smartassist_contract::Buckets;
 pub use validate::MAX_TIME_ZONE_OFFSET_MINUTES;
 
 /// The whole config file.
@@ -271,52 +273,6 @@ impl Default for RetryConfig {
 pub struct StateConfig {
     /// Watermarks, seen ids and KPI values; `None` keeps nothing across restarts.
     pub path: Option<PathBuf>,
-}
-
-/// Histogram bucket upper bounds, in seconds, one list per duration histogram. CSAT (1..5) and
-/// NPS (0..10) bounds are fixed by the catalog and not configurable.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct Buckets {
-    /// `smartassist_first_response_seconds`.
-    pub first_response: Vec<f64>,
-    /// `smartassist_queue_wait_seconds`.
-    pub queue_wait: Vec<f64>,
-    /// `smartassist_queue_abandon_time_seconds`.
-    pub abandon_time: Vec<f64>,
-    /// `smartassist_interaction_seconds`.
-    pub interaction: Vec<f64>,
-    /// `smartassist_handle_time_seconds`.
-    pub handle_time: Vec<f64>,
-    /// `smartassist_after_call_work_seconds`.
-    pub after_call_work: Vec<f64>,
-}
-
-impl Default for Buckets {
-    fn default() -> Self {
-        Self {
-            first_response: vec![
-                1.0, 2.0, 5.0, 10.0, 15.0, 20.0, 30.0, 45.0, 60.0, 90.0, 120.0, 180.0, 300.0,
-            ],
-            queue_wait: vec![
-                5.0, 10.0, 15.0, 20.0, 30.0, 45.0, 60.0, 90.0, 120.0, 180.0, 300.0, 600.0, 900.0,
-                1800.0,
-            ],
-            abandon_time: vec![
-                5.0, 10.0, 15.0, 20.0, 30.0, 45.0, 60.0, 90.0, 120.0, 180.0, 300.0, 600.0, 900.0,
-                1800.0,
-            ],
-            interaction: vec![
-                30.0, 60.0, 120.0, 180.0, 240.0, 300.0, 420.0, 600.0, 900.0, 1200.0, 1800.0, 3600.0,
-            ],
-            handle_time: vec![
-                30.0, 60.0, 120.0, 180.0, 240.0, 300.0, 420.0, 600.0, 900.0, 1200.0, 1800.0, 3600.0,
-            ],
-            after_call_work: vec![
-                5.0, 10.0, 15.0, 30.0, 60.0, 90.0, 120.0, 180.0, 300.0, 600.0,
-            ],
-        }
-    }
 }
 
 /// Cardinality and size limits on everything that comes from the API.

@@ -12,7 +12,9 @@
 //! - [`config`]: the YAML config and its validation (one error line naming the key, exit 2).
 //! - [`cli`]: the command line (Prometheus exporter flags, subcommands, env twins).
 //! - [`logging`]: logfmt or JSON logs on stderr.
-//! - [`clock`]: time as a dependency, so tests drive hours of polling in milliseconds.
+//! - [`clock`]: time as a dependency, so tests drive hours of polling in milliseconds (in the
+//!   `smartassist-contract` crate, with the API's limits and the histogram bounds, because the
+//!   simulator shares them).
 //! - [`api`]: the upstream API's limits, shared by client and simulator.
 //! - [`client`]: the API client — request shape, auth tokens, per-account budget, retries.
 //! - [`model`]: the v2 record as the API really sends it (lenient types, timestamps, pages), and
@@ -34,12 +36,14 @@
 //! - [`backfill`]: a past range as OpenMetrics files for promtool, each conversation at its end.
 //! - [`demo`]: `--demo`, the exporter against the in-process simulator.
 //! - [`simulator`]: a faithful, seeded SmartAssist API with fault injection and exact KPI truth.
+//!   Its own crate, `crates/simulator`, which depends on `crates/contract` and never on this
+//!   one: the truth the tests trust cannot borrow the code it checks.
 pub mod api;
 pub mod app;
 pub mod backfill;
 pub mod cli;
 pub mod client;
-pub mod clock;
+pub use smartassist_contract::clock;
 pub mod config;
 pub mod demo;
 pub mod http;
@@ -54,6 +58,6 @@ pub mod probe;
 pub mod reload;
 pub mod replay;
 pub mod shutdown;
-pub mod simulator;
+pub use smartassist_simulator as simulator;
 pub mod state;
 pub mod status;

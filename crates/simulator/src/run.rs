@@ -8,7 +8,7 @@ use std::time::Duration;
 use chrono::TimeDelta;
 use tokio::net::TcpListener;
 
-use crate::clock::SystemClock;
+use smartassist_contract::clock::SystemClock;
 
 use super::auth::sign_jwt;
 use super::settings::SimConfig;

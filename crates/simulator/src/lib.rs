@@ -51,9 +51,9 @@ use std::sync::Arc;
 use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::Value;
 
-use crate::api::limits::ENDPOINT_PATH_TEMPLATE;
-use crate::clock::Clock;
-use crate::config::Buckets;
+use smartassist_contract::clock::Clock;
+use smartassist_contract::limits::ENDPOINT_PATH_TEMPLATE;
+use smartassist_contract::Buckets;
 
 pub use auth::sign_jwt;
 pub use model::Conversation;

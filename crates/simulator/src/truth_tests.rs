@@ -10,8 +10,8 @@ use super::model::*;
 use super::series::series_key;
 use super::truth::{truth_of, TruthBy};
 use super::{SimConfig, Simulator};
-use crate::clock::ManualClock;
-use crate::config::Buckets;
+use smartassist_contract::clock::ManualClock;
+use smartassist_contract::Buckets;
 
 fn t0() -> DateTime<Utc> {
     DateTime::parse_from_rfc3339("2026-03-02T10:00:00Z")

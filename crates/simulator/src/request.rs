@@ -6,7 +6,7 @@
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, TimeDelta, Utc};
 use serde_json::Value;
 
-use crate::api::limits::{
+use smartassist_contract::limits::{
     MAX_PAGE_LIMIT, MAX_PAGE_OFFSET, MAX_QUERY_SPAN_DAYS, REQUEST_DATE_FORMAT,
 };
 

@@ -17,7 +17,7 @@ pub fn series_key(name: &str, labels: &[(&str, &str)], le: Option<&str>) -> Stri
         out.push(sep);
         out.push_str(k);
         out.push_str("=\"");
-        crate::metrics::text::push_label_value(&mut out, v);
+        push_label_value(&mut out, v);
         out.push('"');
         sep = ',';
     }
@@ -25,6 +25,19 @@ pub fn series_key(name: &str, labels: &[(&str, &str)], le: Option<&str>) -> Stri
         out.push('}');
     }
     out
+}
+
+/// A label value escaped as the text exposition format escapes it. Written here rather than
+/// borrowed from the exporter: the truth's keys are the format's, not the exporter's code.
+fn push_label_value(out: &mut String, value: &str) {
+    for c in value.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '"' => out.push_str("\\\""),
+            c => out.push(c),
+        }
+    }
 }
 
 #[derive(Debug)]

@@ -265,7 +265,7 @@ pub(crate) fn diurnal(m: i64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::simulator::spec::{At, BurstSpec, IncidentSpec};
+    use crate::spec::{At, BurstSpec, IncidentSpec};
     use std::collections::HashSet;
     use std::time::Duration;
 

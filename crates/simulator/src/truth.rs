@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::str::FromStr;
 
-use crate::config::Buckets;
+use smartassist_contract::Buckets;
 
 use super::labels::{channel_label, direction_label, is_dropoff, norm, queue_labels, slug};
 use super::model::{AgentSegment, Conversation, Destination, QueueEntry, Survey};

@@ -28,7 +28,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 use tokio::net::TcpListener;
 
-use crate::api::limits::ENDPOINT_PATH_TEMPLATE;
+use smartassist_contract::limits::ENDPOINT_PATH_TEMPLATE;
 
 use super::auth;
 use super::faults::{truncate, StatusFault};

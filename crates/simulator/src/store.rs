@@ -145,7 +145,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::simulator::settings::SimConfig;
+    use crate::settings::SimConfig;
 
     #[test]
     fn eviction_keeps_the_bound_and_regenerates_identically() {

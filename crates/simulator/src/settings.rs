@@ -4,7 +4,7 @@
 use std::str::FromStr;
 use std::time::Duration;
 
-use crate::config::Buckets;
+use smartassist_contract::Buckets;
 
 use super::model::Conversation;
 use super::spec::{BurstSpec, FaultSpec, IncidentSpec};
