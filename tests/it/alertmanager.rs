@@ -265,8 +265,9 @@ fn every_inhibition_inhibits_in_a_real_alertmanager() {
     let mut posted = Vec::new();
     // Source a cannot be polled; the exporter serving source b is down (the alert carries the
     // source it served); c's data is stale; d's Billing queue drops on voice while no queue
-    // explains a chat spike; e has the same alerts and nothing that explains them; the
-    // exporter of f never served a source (its alert has none, and must hide nothing).
+    // explains a chat spike; e has the KPI alerts and no outage to explain them (only its
+    // queue's voice spike explains its voice channel's); the exporter of f never served a
+    // source (its alert has none, and must hide nothing).
     // (Alertmanager reports one inhibiting alert, from the first rule that matches: stale data
     // also holds back no-traffic alerts, but the source-down rule comes first.)
     let stale = |s: &'static str| alert("SmartAssistDataStale", &[("source", s), pf, crit]);
@@ -333,6 +334,12 @@ fn every_inhibition_inhibits_in_a_real_alertmanager() {
         "SmartAssistDropOffSpike{channel=voice,queue=Billing,severity=critical,source=d,team=contact-center}"
             .into(),
     );
+    want.insert(
+        "SmartAssistChannelDropOffSpike{channel=voice,severity=critical,source=e,team=contact-center}"
+            .into(),
+        "SmartAssistDropOffSpike{channel=voice,queue=Billing (EU),severity=critical,source=e,team=contact-center}"
+            .into(),
+    );
 
     let body = Value::Array(posted.clone()).to_string();
     let (status, said) = http_post_json(am, "/api/v2/alerts", &body).unwrap();
@@ -382,6 +389,6 @@ fn every_inhibition_inhibits_in_a_real_alertmanager() {
         proc.assert_running();
         std::thread::sleep(Duration::from_millis(200));
     }
-    assert_eq!(want.len(), 2 * 6 + 2, "every inhibition rule was exercised");
+    assert_eq!(want.len(), 2 * 6 + 3, "every inhibition rule was exercised");
     drop(proc);
 }
