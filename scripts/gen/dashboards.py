@@ -430,19 +430,19 @@ def overview():
     b.ts("Drop-off ratio by queue", f"Dropped / finished conversations per queue and source. Conversations that never reached a queue (bot-only, outbound) are the line {NO_QUEUE}. The drop-off alert judges 15 minutes (or an hour for small queues) against a 1-day baseline, with significance: see the queue drill-down. Click a line to open the queue drill-down.",
          [(named_no_queue(dropoff(F, RI, BY_QUEUE)), QUEUE_LEGEND)], "percentunit", PCT_BAD,
          min_=0, threshold_style="dashed", links=QUEUE_LINK)
-    b.ts("Abandonment ratio by queue", "Abandoned / offered contacts (answered + abandoned) per queue and source. A queue entry is abandoned when it was neither answered nor callback-opted and no later queue took it.",
-         [(abandonment(F, RI, BY_QUEUE), QUEUE_LEGEND)], "percentunit", PCT_BAD, min_=0, threshold_style="dashed",
+    b.ts("Abandonment ratio by queue", "Abandoned / offered contacts (answered + abandoned) per queue and source. A queue entry is abandoned when it was neither answered nor callback-opted and no later queue took it. Entries without a queue name or id are the line (no queue), without a drill-down.",
+         [(named_no_queue(abandonment(F, RI, BY_QUEUE)), QUEUE_LEGEND)], "percentunit", PCT_BAD, min_=0, threshold_style="dashed",
          links=QUEUE_LINK)
 
     b.row("Queues")
-    b.ts("ASA by queue", "Average speed of answer per queue and source: mean wait of answered queue entries (first answering agent's acceptedTime - EnterTime).",
-         [(mean("smartassist_queue_wait_seconds", F, RI, BY_QUEUE), QUEUE_LEGEND)], "s", WAIT, min_=0, links=QUEUE_LINK)
-    b.ts("Service level by queue", "Answered within 20 s / offered (answered + abandoned), per queue and source. Dashed line: the 80% target.",
-         [(service_level("20", F, RI, BY_QUEUE), QUEUE_LEGEND)],
+    b.ts("ASA by queue", "Average speed of answer per queue and source: mean wait of answered queue entries (first answering agent's acceptedTime - EnterTime). Entries without a queue name or id are the line (no queue).",
+         [(named_no_queue(mean("smartassist_queue_wait_seconds", F, RI, BY_QUEUE)), QUEUE_LEGEND)], "s", WAIT, min_=0, links=QUEUE_LINK)
+    b.ts("Service level by queue", "Answered within 20 s / offered (answered + abandoned), per queue and source. Dashed line: the 80% target. Entries without a queue name or id are the line (no queue).",
+         [(named_no_queue(service_level("20", F, RI, BY_QUEUE)), QUEUE_LEGEND)],
          "percentunit", SL, min_=0, max_=1, threshold_style="dashed", links=QUEUE_LINK)
-    b.ts("Callback opt-in by queue", "Queue entries whose customer opted for a callback / queue entries, per queue and source.",
-         [(ratio(total("smartassist_callbacks_opted_total", F, RI, BY_QUEUE),
-                 total("smartassist_queue_entries_total", F, RI, BY_QUEUE)), QUEUE_LEGEND)],
+    b.ts("Callback opt-in by queue", "Queue entries whose customer opted for a callback / queue entries, per queue and source. Entries without a queue name or id are the line (no queue).",
+         [(named_no_queue(ratio(total("smartassist_callbacks_opted_total", F, RI, BY_QUEUE),
+                                total("smartassist_queue_entries_total", F, RI, BY_QUEUE))), QUEUE_LEGEND)],
          "percentunit", NONE, min_=0, links=QUEUE_LINK)
     b.ts("Queue entries, answered, abandoned", "Queue entries per minute and what became of them.",
          [(f"{total('smartassist_queue_entries_total', F, RI)} * 60", "entries"),
