@@ -14,7 +14,8 @@
 //! - a dashboard URL is read with URL-search-params rules (`+` is a space, `%XX` a byte, `&`
 //!   separates, `#` starts the fragment), `var-x` once per value.
 //!
-//! Panels are evaluated at `$__rate_interval` = [`RATE_INTERVAL`] and `$__range` = [`RANGE`].
+//! Panels are evaluated at `$__rate_interval` = [`RATE_INTERVAL`] and `$__range` = [`RANGE`]
+//! unless a test says otherwise.
 
 use std::collections::BTreeMap;
 
@@ -226,12 +227,24 @@ impl Dashboard {
         picks.get(name).unwrap_or(&Pick::All)
     }
 
-    /// `expr` as Grafana's Prometheus data source sends it with these variables.
+    /// `expr` as Grafana's Prometheus data source sends it with these variables, at
+    /// [`RATE_INTERVAL`] and [`RANGE`].
     pub fn interpolate(&self, expr: &str, picks: &Picks) -> Result<String, String> {
+        self.interpolate_with(expr, picks, RATE_INTERVAL, RANGE)
+    }
+
+    /// [`Dashboard::interpolate`] with another `$__rate_interval` and `$__range`.
+    pub fn interpolate_with(
+        &self,
+        expr: &str,
+        picks: &Picks,
+        rate_interval: &str,
+        range: &str,
+    ) -> Result<String, String> {
         replace_vars(expr, |name, format| {
             match name {
-                "__rate_interval" => return Ok(RATE_INTERVAL.to_owned()),
-                "__range" => return Ok(RANGE.to_owned()),
+                "__rate_interval" => return Ok(rate_interval.to_owned()),
+                "__range" => return Ok(range.to_owned()),
                 _ => {}
             }
             if let Some(f) = format {
