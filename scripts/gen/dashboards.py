@@ -2,16 +2,33 @@
 """Writes dashboards/*.json: the Grafana dashboards of smartassist-exporter.
 
 Three dashboards, linked to each other (README: "Dashboards"):
-  smartassist-overview  the contact center at a glance, filterable by source/queue/channel/direction
-  smartassist-queue     one queue in depth
+  smartassist-overview  the contact center at a glance: one table row per queue, then trends,
+                        filterable by source/queue/channel/direction
+  smartassist-queue     one queue of one source in depth
   smartassist-exporter  the exporter's own health
 
 The JSON is checked in (Grafana provisioning reads it as is); this script is how it is
 written, so that every panel follows the same rules: a fixed uid, the `datasource` variable on
-every target, `[$__rate_interval]` in every rate(), a unit, a description and thresholds on
-every panel. KPI panels read the recording rules of deploy/prometheus/rules/ (their 5m and 1h
-windows); raw counters are only read where no rule exists. Run `python3 scripts/gen/dashboards.py`
-after editing; `--check` exits 1 when the checked-in files differ.
+every target, a unit, a description and thresholds on every panel, and honest windows:
+- trends (time series) read raw counters over `[$__rate_interval]`, so every point covers the
+  time up to the next one at any zoom;
+- headline numbers and the overview's table cover the dashboard's range (`[$__range]`, instant
+  queries), with the same hours a week earlier (`offset 1w`) for the change;
+- survey panels, where answers are sparse, show a rolling 24 hours and say so;
+- the drill-down's drop-off panel shows the alert's own recorded inputs, and says so.
+Every dashboard shows how fresh the data is (count lag) on its top row.
+
+Variables and queue names. Queue names are operators' free text: `( ) . + | ? * [ ] { } ^ $ \\`
+and the rest occur. Grafana's Prometheus data source escapes regex metacharacters in the
+values of multi-value (or include-All) variables, so the overview's multi-value filters use
+`=~"$var"`. It does not for single-value variables, so the drill-down, whose source and queue
+are single values, matches them exactly (`="$var"`: Grafana escapes `\\` there). `${var:regex}`
+would not do: its `\\.` is an invalid escape in PromQL's double-quoted strings. Data links
+carry values with `:percentencode` (a field's labels) and `:queryparam` (multi-value
+variables). tests/it/e2e_prometheus.rs runs every query and follows every link with such a name.
+
+Run `python3 scripts/gen/dashboards.py` after editing; `--check` exits 1 when the checked-in
+files differ. dashboards/.lint says which grafana dashboard-linter rules they break, and why.
 """
 
 import json
@@ -22,58 +39,107 @@ OUT = Path(__file__).resolve().parents[2] / "dashboards"
 DS = {"type": "prometheus", "uid": "$datasource"}
 TAGS = ["smartassist"]
 
-# Selectors. F: every KPI filter; S: source only (families without queue labels).
+# Selectors. Overview (multi-value variables, regex-escaped by Grafana): F every KPI filter,
+# FCD without queue, S source only. Drill-down (single source and queue, exact): Q, QS.
 F = 'source=~"$source",queue=~"$queue",channel=~"$channel",direction=~"$direction"'
 FCD = 'source=~"$source",channel=~"$channel",direction=~"$direction"'
-FC = 'source=~"$source",channel=~"$channel"'
 S = 'source=~"$source"'
+Q = 'source="$source",queue="$queue",channel=~"$channel",direction=~"$direction"'
+QS = 'source="$source"'
 
-FINE = "source_queue_channel_direction"
+RI = "$__rate_interval"
+RANGE = "$__range"
+WEEK = "1w"
+BY_QUEUE = "source, queue"
+QUEUE_LEGEND = "{{queue}} ({{source}})"
+NO_QUEUE = "(no queue)"
 
 
-def fine(metric, w="5m", extra="", sel=F, level_extra=""):
-    """A layer-1 recording rule of smartassist-kpis.rules.yml under the dashboard filters."""
-    lvl = FINE + (f"_{level_extra}" if level_extra else "")
-    m = f"{sel},{extra}" if extra else sel
-    return f"{lvl}:{metric}:rate{w}{{{m}}}"
+def sel(metric, s, extra=""):
+    m = f"{s},{extra}" if extra else s
+    return f"{metric}{{{m}}}"
 
 
-def ratio(num, den, by=""):
+def inc(metric, s, w, extra="", offset=None):
+    """rate() over a trend window, increase() over the dashboard's range."""
+    fn = "increase" if w == RANGE else "rate"
+    off = f" offset {offset}" if offset else ""
+    return f"{fn}({sel(metric, s, extra)}[{w}]{off})"
+
+
+def total(metric, s, w, by="", extra="", offset=None):
     b = f" by ({by})" if by else ""
-    return f"sum{b} ({num})\n/\nsum{b} ({den})"
+    return f"sum{b} ({inc(metric, s, w, extra, offset)})"
 
 
-def mean(metric, w="5m", by="", sel=F):
-    return ratio(fine(f"{metric}_sum", w, sel=sel), fine(f"{metric}_count", w, sel=sel), by)
-
-
-def conv(w="5m", outcome=None, sel=F):
-    extra = f'outcome="{outcome}"' if outcome else ""
-    return fine("smartassist_conversations", w, extra, sel=sel, level_extra="outcome")
-
-
-def quantile(q, metric, w="5m", by="", sel=F):
-    b = f"{by}, le" if by else "le"
-    return f"histogram_quantile({q}, sum by ({b}) ({fine(metric + '_bucket', w, sel=sel, level_extra='le')}))"
+def ratio(num, den):
+    return f"{num}\n/\n{den}"
 
 
 def le(v):
     return f'le=~"({v})(\\\\.0)?"'
 
 
-def service_level(t, w="5m", by="", sel=F):
-    b = f" by ({by})" if by else ""
-    num = fine("smartassist_queue_wait_seconds_bucket", w, le(t), sel=sel, level_extra="le")
-    return (f"sum{b} ({num})\n/\n(sum{b} ({fine('smartassist_queue_answered', w, sel=sel)})"
-            f" + sum{b} ({fine('smartassist_queue_abandoned', w, sel=sel)}))")
+# KPIs: each takes a selector, a window, the `by` labels and an optional offset.
+def conversations(s, w, by="", offset=None, outcome=None):
+    return total("smartassist_conversations_total", s, w, by, f'outcome="{outcome}"' if outcome else "", offset)
 
 
-def nps(w="1h", by="", sel=F):
-    b = f" by ({by})" if by else ""
-    count = fine("smartassist_nps_score_count", w, sel=sel)
-    bucket = lambda v: fine("smartassist_nps_score_bucket", w, le(v), sel=sel, level_extra="le")
-    return (f"100 * (sum{b} ({count}) - sum{b} ({bucket('8')}) - sum{b} ({bucket('6')}))"
-            f"\n/\nsum{b} ({count})")
+def dropoff(s, w, by="", offset=None):
+    return ratio(conversations(s, w, by, offset, "dropped"), conversations(s, w, by, offset))
+
+
+def offered(s, w, by="", offset=None):
+    """Offered contacts: answered + abandoned queue entries (service level's and abandonment's
+    one denominator, as in the recording rules)."""
+    return (f"({total('smartassist_queue_answered_total', s, w, by, offset=offset)}"
+            f" + {total('smartassist_queue_abandoned_total', s, w, by, offset=offset)})")
+
+
+def answered(s, w, by="", offset=None):
+    return total("smartassist_queue_answered_total", s, w, by, offset=offset)
+
+
+def service_level(t, s, w, by="", offset=None):
+    return ratio(total("smartassist_queue_wait_seconds_bucket", s, w, by, le(t), offset), offered(s, w, by, offset))
+
+
+def abandonment(s, w, by="", offset=None):
+    return ratio(total("smartassist_queue_abandoned_total", s, w, by, offset=offset), offered(s, w, by, offset))
+
+
+def mean(metric, s, w, by="", offset=None):
+    return ratio(total(f"{metric}_sum", s, w, by, offset=offset), total(f"{metric}_count", s, w, by, offset=offset))
+
+
+def answers(metric, s, w, by="", offset=None):
+    return total(f"{metric}_count", s, w, by, offset=offset)
+
+
+def nps(s, w, by="", offset=None):
+    count = total("smartassist_nps_score_count", s, w, by, offset=offset)
+    bucket = lambda v: total("smartassist_nps_score_bucket", s, w, by, le(v), offset)
+    return f"100 * ({count} - {bucket('8')} - {bucket('6')})\n/\n{count}"
+
+
+def quantile(q, metric, s, w, by="", extra=""):
+    b = f"{by}, le" if by else "le"
+    return f"histogram_quantile({q}, {total(metric + '_bucket', s, w, b, extra)})"
+
+
+def change(kpi, s, by, relative=False):
+    """A KPI over the dashboard's range against the same hours a week earlier."""
+    now, before = kpi(s, RANGE, by), kpi(s, RANGE, by, WEEK)
+    return f"({now})\n/\n({before}) - 1" if relative else f"({now})\n-\n({before})"
+
+
+def named_no_queue(expr):
+    """Conversations that never reached a queue (bot-only, outbound) as their own named line."""
+    return f'label_replace(\n{expr},\n"queue", "{NO_QUEUE}", "queue", "")'
+
+
+def freshness(s):
+    return quantile(0.9, "smartassist_exporter_count_lag_seconds", s, RI)
 
 
 def steps(*pairs, base="green"):
@@ -82,9 +148,11 @@ def steps(*pairs, base="green"):
             "steps": [{"color": base, "value": None}] + [{"color": c, "value": v} for v, c in pairs]}
 
 
-def target(expr, legend="", ref="A", fmt=None):
+def target(expr, legend="", ref="A", fmt=None, instant=False):
     t = {"datasource": DS, "editorMode": "code", "expr": expr, "legendFormat": legend,
-         "range": True, "refId": ref}
+         "range": not instant, "refId": ref}
+    if instant:
+        t["instant"] = True
     if fmt:
         t["format"] = fmt
     return t
@@ -112,8 +180,8 @@ class Board:
 
     def panel(self, kind, title, desc, targets, unit, thresholds, w=12, h=8, links=None,
               min_=None, max_=None, stack=False, threshold_style="off", options=None,
-              mappings=None, custom=None):
-        defaults = {"color": {"mode": "thresholds" if kind == "stat" else "palette-classic"},
+              mappings=None, custom=None, overrides=None, transformations=None):
+        defaults = {"color": {"mode": "thresholds" if kind in ("stat", "table") else "palette-classic"},
                     "mappings": mappings or [], "thresholds": thresholds, "unit": unit}
         if min_ is not None:
             defaults["min"] = min_
@@ -134,7 +202,7 @@ class Board:
             opts = {"legend": {"calcs": [], "displayMode": "list", "placement": "bottom", "showLegend": True},
                     "tooltip": {"mode": "multi", "sort": "desc"}}
         elif kind == "stat":
-            opts = {"colorMode": "value", "graphMode": "area", "justifyMode": "auto", "orientation": "auto",
+            opts = {"colorMode": "value", "graphMode": "none", "justifyMode": "auto", "orientation": "auto",
                     "reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False},
                     "textMode": "auto"}
         else:
@@ -143,18 +211,29 @@ class Board:
         targets = [target(*t) if isinstance(t, tuple) else target(t) for t in targets]
         for i, t in enumerate(targets):
             t["refId"] = chr(ord("A") + i)
-        self.panels.append({
+        if links and kind == "timeseries":
+            # The named no-queue line has no drill-down: no link on it.
+            overrides = (overrides or []) + [{
+                "matcher": {"id": "byRegexp", "options": ".*\\(no queue\\).*"},
+                "properties": [{"id": "links", "value": []}]}]
+        panel = {
             "datasource": DS, "description": desc,
-            "fieldConfig": {"defaults": defaults, "overrides": []},
+            "fieldConfig": {"defaults": defaults, "overrides": overrides or []},
             "gridPos": self._place(w, h), "id": len(self.panels) + 1, "options": opts,
             "targets": targets, "title": title, "type": kind,
-        })
+        }
+        if transformations:
+            panel["transformations"] = transformations
+        self.panels.append(panel)
+        return panel
 
-    def stat(self, title, desc, expr, unit, thresholds, **kw):
-        self.panel("stat", title, desc, [expr], unit, thresholds, w=kw.pop("w", 3), h=kw.pop("h", 4), **kw)
+    def stat(self, title, desc, expr, unit, thresholds, instant=False, **kw):
+        """A number. instant: a KPI over the dashboard's range, evaluated once at its end."""
+        t = (expr, "", "A", None, True) if instant and isinstance(expr, str) else expr
+        return self.panel("stat", title, desc, [t], unit, thresholds, w=kw.pop("w", 3), h=kw.pop("h", 4), **kw)
 
     def ts(self, title, desc, targets, unit, thresholds, **kw):
-        self.panel("timeseries", title, desc, targets, unit, thresholds, **kw)
+        return self.panel("timeseries", title, desc, targets, unit, thresholds, **kw)
 
 
 def variable_query(name, label, query, multi=True, include_all=True):
@@ -163,7 +242,8 @@ def variable_query(name, label, query, multi=True, include_all=True):
          "query": {"qryType": 1, "query": query, "refId": "PrometheusVariableQueryEditor-VariableQuery"},
          "refresh": 2, "regex": "", "sort": 1, "type": "query"}
     if include_all:
-        # Open on "All" rather than on whichever value sorts first.
+        # Open on "All" rather than on whichever value sorts first. Grafana does not escape a
+        # custom all value: `.*` matches every value, the empty one too.
         v["allValue"] = ".*"
         v["current"] = {"selected": True, "text": ["All"], "value": ["$__all"]}
     return v
@@ -175,17 +255,27 @@ DATASOURCE_VAR = {"current": {}, "hide": 0, "includeAll": False, "label": "Data 
 SOURCE_VAR = variable_query("source", "Source", "label_values(smartassist_up, source)")
 
 
-def kpi_variables(single_queue=False):
+def overview_variables():
     return [
         DATASOURCE_VAR,
         SOURCE_VAR,
-        variable_query("queue", "Queue",
-                       'label_values(smartassist_queue_entries_total{source=~"$source"}, queue)',
-                       multi=not single_queue, include_all=not single_queue),
-        variable_query("channel", "Channel",
-                       'label_values(smartassist_conversations_total{source=~"$source"}, channel)'),
+        variable_query("queue", "Queue", 'label_values(smartassist_queue_entries_total{source=~"$source"}, queue)'),
+        variable_query("channel", "Channel", 'label_values(smartassist_conversations_total{source=~"$source"}, channel)'),
         variable_query("direction", "Direction",
                        'label_values(smartassist_conversations_total{source=~"$source"}, direction)'),
+    ]
+
+
+def queue_variables():
+    """One queue of one source: same-named queues of two sources are two drill-downs."""
+    return [
+        DATASOURCE_VAR,
+        variable_query("source", "Source", "label_values(smartassist_up, source)", multi=False, include_all=False),
+        variable_query("queue", "Queue", 'label_values(smartassist_queue_entries_total{source="$source"}, queue)',
+                       multi=False, include_all=False),
+        variable_query("channel", "Channel", 'label_values(smartassist_conversations_total{source="$source"}, channel)'),
+        variable_query("direction", "Direction",
+                       'label_values(smartassist_conversations_total{source="$source"}, direction)'),
     ]
 
 
@@ -196,7 +286,9 @@ def dashboard(uid, title, desc, board, variables):
             "hide": True, "iconColor": "rgba(0, 211, 255, 1)", "name": "Annotations & Alerts",
             "type": "dashboard"}]},
         "description": desc,
-        "editable": True,
+        # Provisioned from this script: the code is the source of truth (dashboard-linter's
+        # template-uneditable-rule); save a copy to experiment.
+        "editable": False,
         "fiscalYearStartMonth": 0,
         "graphTooltip": 1,
         "links": [{"asDropdown": False, "icon": "external link", "includeVars": True, "keepTime": True,
@@ -216,10 +308,16 @@ def dashboard(uid, title, desc, board, variables):
     }
 
 
-QUEUE_LINK = [{"title": "Drill down into queue ${__field.labels.queue}",
-               "url": "/d/smartassist-queue/smartassist-queue?var-datasource=${datasource}&var-source=${source}"
-                      "&var-queue=${__field.labels.queue}&var-channel=${channel}&var-direction=${direction}"
-                      "&${__url_time_range}"}]
+DRILL_DOWN = "/d/smartassist-queue/smartassist-queue"
+# Links carry the clicked queue's own source and name, percent-encoded (a name may hold `&`,
+# `#`, `%`, `+`, spaces...); the overview's multi-value filters as repeated query parameters.
+DRILL_DOWN_QUERY = ("?${datasource:queryparam}&var-source=${__field.labels.source:percentencode}"
+                    "&var-queue=${__field.labels.queue:percentencode}&${channel:queryparam}"
+                    "&${direction:queryparam}&${__url_time_range}")
+QUEUE_LINK = [{"title": "Drill down into queue ${__field.labels.queue} (${__field.labels.source})",
+               "url": DRILL_DOWN + DRILL_DOWN_QUERY}]
+TABLE_LINK = [{"title": "Drill down into queue ${__data.fields.queue} (${__data.fields.source})",
+               "url": DRILL_DOWN + DRILL_DOWN_QUERY.replace("__field.labels.", "__data.fields.")}]
 
 PCT_BAD = steps((0.10, "orange"), (0.15, "red"))  # drop-off / abandonment; 15%: the alert floor
 SL = steps((0.7, "orange"), (0.8, "green"), base="red")  # 80/20: the alert's target
@@ -229,170 +327,265 @@ NONE = steps()  # volume: no good or bad value; one base step keeps the colour n
 WAIT = steps((20, "orange"), (60, "red"))
 AHT = steps((600, "orange"), (900, "red"))
 FR = steps((30, "orange"), (60, "red"))
+LAG = steps((300, "orange"), (900, "red"))
+# Changes against a week earlier: what is worse when it rises, and when it falls.
+UP_BAD_PCT = steps((0.02, "orange"), (0.05, "red"), base="green")
+DOWN_BAD_PCT = steps((-0.05, "orange"), (-0.02, "green"), base="red")
+UP_BAD_S = steps((10, "orange"), (30, "red"), base="green")
+DOWN_BAD_SCORE = steps((-0.3, "orange"), (-0.1, "green"), base="red")
+DOWN_BAD_POINTS = steps((-10, "orange"), (-3, "green"), base="red")
+VOLUME_CHANGE = steps((-0.3, "blue"), (0.3, "purple"), base="blue")
+
+
+def freshness_stat(b, s, w=3):
+    b.stat("Data freshness", "How late conversations reach these panels after they end: 90th percentile of "
+           "smartassist_exporter_count_lag_seconds over the last few minutes. Normally within poll.delay + "
+           "2 x poll.interval (about 2.5 min); long emails count within a tenth of their duration. Orange at "
+           "5 min, red at 15 min: recent numbers are incomplete.",
+           (freshness(s), "", "A"), "s", LAG, instant=False, w=w,
+           options={"reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False}})
+
+
+def queue_table(b):
+    """The ten-second view: one row per source and queue, KPIs over the dashboard's range and
+    their change against the same hours a week earlier."""
+    s = F + ',queue!=""'
+    cols = [
+        # (column, expr, unit, thresholds, decimals)
+        ("Offered", lambda: offered(s, RANGE, BY_QUEUE), "short", NONE, 0),
+        ("Δ offered", lambda: change(offered, s, BY_QUEUE, relative=True), "percentunit", VOLUME_CHANGE, 0),
+        ("Answered", lambda: answered(s, RANGE, BY_QUEUE), "short", NONE, 0),
+        ("Δ answered", lambda: change(answered, s, BY_QUEUE, relative=True), "percentunit", VOLUME_CHANGE, 0),
+        ("SL 20 s", lambda: service_level("20", s, RANGE, BY_QUEUE), "percentunit", SL, 0),
+        ("Δ SL", lambda: change(lambda *a, **k: service_level("20", *a, **k), s, BY_QUEUE), "percentunit",
+         DOWN_BAD_PCT, 1),
+        ("ASA", lambda: mean("smartassist_queue_wait_seconds", s, RANGE, BY_QUEUE), "s", WAIT, 0),
+        ("Δ ASA", lambda: change(lambda *a, **k: mean("smartassist_queue_wait_seconds", *a, **k), s, BY_QUEUE),
+         "s", UP_BAD_S, 0),
+        ("Abandoned", lambda: abandonment(s, RANGE, BY_QUEUE), "percentunit", PCT_BAD, 1),
+        ("Δ abandoned", lambda: change(abandonment, s, BY_QUEUE), "percentunit", UP_BAD_PCT, 1),
+        ("Drop-off", lambda: dropoff(s, RANGE, BY_QUEUE), "percentunit", PCT_BAD, 1),
+        ("Δ drop-off", lambda: change(dropoff, s, BY_QUEUE), "percentunit", UP_BAD_PCT, 1),
+        ("AHT", lambda: mean("smartassist_handle_time_seconds", s, RANGE, BY_QUEUE), "s", AHT, 0),
+        ("Δ AHT", lambda: change(lambda *a, **k: mean("smartassist_handle_time_seconds", *a, **k), s, BY_QUEUE),
+         "s", UP_BAD_S, 0),
+        ("CSAT", lambda: mean("smartassist_csat_score", s, RANGE, BY_QUEUE), "none", CSAT, 2),
+        ("Δ CSAT", lambda: change(lambda *a, **k: mean("smartassist_csat_score", *a, **k), s, BY_QUEUE), "none",
+         DOWN_BAD_SCORE, 2),
+        ("CSAT answers", lambda: answers("smartassist_csat_score", s, RANGE, BY_QUEUE), "short", NONE, 0),
+        ("NPS", lambda: nps(s, RANGE, BY_QUEUE), "none", NPS, 0),
+        ("Δ NPS", lambda: change(nps, s, BY_QUEUE), "none", DOWN_BAD_POINTS, 0),
+        ("NPS answers", lambda: answers("smartassist_nps_score", s, RANGE, BY_QUEUE), "short", NONE, 0),
+    ]
+    targets, overrides, rename, order = [], [], {}, {"source": 0, "queue": 1}
+    for i, (name, expr, unit, thr, decimals) in enumerate(cols):
+        ref = chr(ord("A") + i)
+        targets.append((expr(), "__auto", ref, "table", True))
+        rename[f"Value #{ref}"] = name
+        order[f"Value #{ref}"] = i + 2
+        overrides.append({"matcher": {"id": "byName", "options": name}, "properties": [
+            {"id": "unit", "value": unit}, {"id": "decimals", "value": decimals},
+            {"id": "thresholds", "value": thr},
+            {"id": "custom.cellOptions", "value": {"type": "color-text"}}]})
+    overrides.append({"matcher": {"id": "byName", "options": "queue"},
+                      "properties": [{"id": "links", "value": TABLE_LINK}, {"id": "custom.width", "value": 200}]})
+    b.panel("table", "Queues at a glance",
+            "One row per source and queue over the dashboard's time range: offered contacts (answered + "
+            "abandoned), answered, service level (answered within 20 s / offered), ASA, abandonment (abandoned "
+            "/ offered), drop-off (dropped / finished conversations), AHT, CSAT and NPS with their number of "
+            "answers. Each Δ compares with the same hours a week earlier (offset 1w): volumes as a relative "
+            "change, ratios in percentage points, times in seconds, scores in points; empty without a week of "
+            "history. Colours: the alert thresholds (SL 80%, drop-off 15%, CSAT 3.5) and, for changes, worse "
+            "in orange and red. Click a queue to open its drill-down.",
+            targets, "none", NONE, w=24, h=10, overrides=overrides,
+            options={"cellHeight": "sm", "footer": {"show": False, "reducer": ["sum"], "fields": ""},
+                     "showHeader": True, "sortBy": [{"desc": True, "displayName": "Offered"}]},
+            transformations=[{"id": "merge", "options": {}},
+                             {"id": "organize", "options": {"excludeByName": {"Time": True},
+                                                            "indexByName": order, "renameByName": rename}}])
 
 
 def overview():
     b = Board()
-    b.row("Last hour")
-    b.stat("Conversations (1h)", "Finished conversations in the last hour (smartassist_conversations_total, via the 1h recording rule).",
-           f"sum ({conv('1h')}) * 3600", "short", NONE)
-    b.stat("Drop-off (1h)", "Share of finished conversations that were dropped (reason, dispositions or campaign contactStatus DROP-OFF), last hour. Orange from 10%, red from 15% (the drop-off alert's floor).",
-           ratio(conv("1h", "dropped"), conv("1h")), "percentunit", PCT_BAD, min_=0, max_=1)
-    b.stat("Abandonment (1h)", "Abandoned queue entries / queue entries, last hour.",
-           ratio(fine("smartassist_queue_abandoned", "1h"), fine("smartassist_queue_entries", "1h")),
-           "percentunit", PCT_BAD, min_=0, max_=1)
-    b.stat("Service level 20 s (1h)", "Offered contacts (answered + abandoned) answered within 20 s, last hour. Red under 70%, green from 80% (the service-level alert's target).",
-           service_level("20", "1h"), "percentunit", SL, min_=0, max_=1)
-    b.stat("ASA (1h)", "Average speed of answer: mean queue wait of answered queue entries, last hour.",
-           mean("smartassist_queue_wait_seconds", "1h"), "s", WAIT)
-    b.stat("AHT (1h)", "Average handle time: interaction + after-call work of answered agent segments, last hour.",
-           mean("smartassist_handle_time_seconds", "1h"), "s", AHT)
-    b.stat("CSAT (1h)", "Average CSAT answer (1-5), last hour. Red under 3.5 (the CSAT alert's floor).",
-           mean("smartassist_csat_score", "1h"), "none", CSAT, min_=1, max_=5, options={"graphMode": "none"})
-    b.stat("Firing alerts", "SmartAssist alerts firing now (Prometheus ALERTS); see the Alerts section of the README for each runbook.",
+    b.row("Queues at a glance (dashboard time range)")
+    freshness_stat(b, S, w=4)
+    b.stat("Firing alerts", "SmartAssist alerts firing now (Prometheus ALERTS); the README's Alerts section has a runbook for each.",
            'count(ALERTS{alertname=~"SmartAssist.*",alertstate="firing"}) or vector(0)', "short",
-           steps((1, "red")), options={"graphMode": "none"})
+           steps((1, "red")), w=4, instant=True)
+    b.stat("Conversations", "Finished conversations over the dashboard's time range (smartassist_conversations_total).",
+           f"{conversations(F, RANGE)}", "short", NONE, w=4, instant=True)
+    b.stat("Drop-off", "Dropped / finished conversations over the dashboard's time range (DROP-OFF in reason, dispositions or campaign contactStatus). Orange from 10%, red from 15% (the drop-off alert's floor).",
+           dropoff(F, RANGE), "percentunit", PCT_BAD, min_=0, max_=1, w=4, instant=True)
+    b.stat("Service level 20 s", "Offered contacts (answered + abandoned) answered within 20 s, over the dashboard's time range. Red under 70%, green from 80% (the service-level alert's target).",
+           service_level("20", F, RANGE), "percentunit", SL, min_=0, max_=1, w=4, instant=True)
+    b.stat("Abandonment", "Abandoned / offered contacts (answered + abandoned) over the dashboard's time range.",
+           abandonment(F, RANGE), "percentunit", PCT_BAD, min_=0, max_=1, w=4, instant=True)
+    queue_table(b)
 
     b.row("Volume and outcomes")
-    b.ts("Conversations by outcome", "Finished conversations per minute by outcome (dropped > agent_handled > unanswered > bot_resolved > other), 5m rate.",
-         [(f"sum by (outcome) ({conv()}) * 60", "{{outcome}}")], "cpm", NONE, stack=True, min_=0)
-    b.ts("Conversations by channel", "Finished conversations per minute by channel, 5m rate.",
-         [(f"sum by (channel) ({conv()}) * 60", "{{channel}}")], "cpm", NONE, stack=True, min_=0)
-    b.ts("Drop-off ratio by queue", "Dropped / finished conversations per queue over 5 minutes (the drop-off alert uses 15 minutes against a 1-day baseline). Click a line to open the queue drill-down.",
-         [(ratio(conv(outcome="dropped"), conv(), "queue"), "{{queue}}")], "percentunit", PCT_BAD,
+    b.ts("Conversations by outcome", "Finished conversations per minute by outcome (dropped > agent_handled > unanswered > bot_resolved > other).",
+         [(f"{conversations(F, RI, 'outcome')} * 60", "{{outcome}}")], "cpm", NONE, stack=True, min_=0)
+    b.ts("Conversations by channel", "Finished conversations per minute by channel.",
+         [(f"{conversations(F, RI, 'channel')} * 60", "{{channel}}")], "cpm", NONE, stack=True, min_=0)
+    b.ts("Drop-off ratio by queue", f"Dropped / finished conversations per queue and source. Conversations that never reached a queue (bot-only, outbound) are the line {NO_QUEUE}. The drop-off alert judges 15 minutes (or an hour for small queues) against a 1-day baseline, with significance: see the queue drill-down. Click a line to open the queue drill-down.",
+         [(named_no_queue(dropoff(F, RI, BY_QUEUE)), QUEUE_LEGEND)], "percentunit", PCT_BAD,
          min_=0, threshold_style="dashed", links=QUEUE_LINK)
-    b.ts("Abandonment ratio by queue", "Abandoned / queue entries per queue, 5m rate. A queue entry is abandoned when it was neither answered nor callback-opted and no later queue took it.",
-         [(ratio(fine("smartassist_queue_abandoned"), fine("smartassist_queue_entries"), "queue"), "{{queue}}")],
-         "percentunit", PCT_BAD, min_=0, threshold_style="dashed", links=QUEUE_LINK)
+    b.ts("Abandonment ratio by queue", "Abandoned / offered contacts (answered + abandoned) per queue and source. A queue entry is abandoned when it was neither answered nor callback-opted and no later queue took it. Entries without a queue name or id are the line (no queue), without a drill-down.",
+         [(named_no_queue(abandonment(F, RI, BY_QUEUE)), QUEUE_LEGEND)], "percentunit", PCT_BAD, min_=0, threshold_style="dashed",
+         links=QUEUE_LINK)
 
     b.row("Queues")
-    b.ts("ASA by queue", "Average speed of answer per queue: mean wait of answered queue entries (first answering agent's acceptedTime - EnterTime), 5m rate.",
-         [(mean("smartassist_queue_wait_seconds", by="queue"), "{{queue}}")], "s", WAIT, min_=0, links=QUEUE_LINK)
-    b.ts("Service level by queue", "Answered within 20 s (and 30 s) / offered (answered + abandoned), per queue, 5m rate. Dashed line: the 80% target.",
-         [(service_level("20", by="queue"), "{{queue}} 20 s"), (service_level("30", by="queue"), "{{queue}} 30 s")],
+    b.ts("ASA by queue", "Average speed of answer per queue and source: mean wait of answered queue entries (first answering agent's acceptedTime - EnterTime). Entries without a queue name or id are the line (no queue).",
+         [(named_no_queue(mean("smartassist_queue_wait_seconds", F, RI, BY_QUEUE)), QUEUE_LEGEND)], "s", WAIT, min_=0, links=QUEUE_LINK)
+    b.ts("Service level by queue", "Answered within 20 s / offered (answered + abandoned), per queue and source. Dashed line: the 80% target. Entries without a queue name or id are the line (no queue).",
+         [(named_no_queue(service_level("20", F, RI, BY_QUEUE)), QUEUE_LEGEND)],
          "percentunit", SL, min_=0, max_=1, threshold_style="dashed", links=QUEUE_LINK)
-    b.ts("Callback opt-in by queue", "Queue entries whose customer opted for a callback / queue entries, 5m rate.",
-         [(ratio(fine("smartassist_callbacks_opted"), fine("smartassist_queue_entries"), "queue"), "{{queue}}")],
+    b.ts("Callback opt-in by queue", "Queue entries whose customer opted for a callback / queue entries, per queue and source. Entries without a queue name or id are the line (no queue).",
+         [(named_no_queue(ratio(total("smartassist_callbacks_opted_total", F, RI, BY_QUEUE),
+                                total("smartassist_queue_entries_total", F, RI, BY_QUEUE))), QUEUE_LEGEND)],
          "percentunit", NONE, min_=0, links=QUEUE_LINK)
-    b.ts("Queue entries, answered, abandoned", "Queue entries per minute and what became of them, 5m rate.",
-         [(f"sum ({fine('smartassist_queue_entries')}) * 60", "entries"),
-          (f"sum ({fine('smartassist_queue_answered')}) * 60", "answered"),
-          (f"sum ({fine('smartassist_queue_abandoned')}) * 60", "abandoned"),
-          (f"sum ({fine('smartassist_callbacks_opted')}) * 60", "callback opted")], "cpm", NONE, min_=0)
+    b.ts("Queue entries, answered, abandoned", "Queue entries per minute and what became of them.",
+         [(f"{total('smartassist_queue_entries_total', F, RI)} * 60", "entries"),
+          (f"{answered(F, RI)} * 60", "answered"),
+          (f"{total('smartassist_queue_abandoned_total', F, RI)} * 60", "abandoned"),
+          (f"{total('smartassist_callbacks_opted_total', F, RI)} * 60", "callback opted")], "cpm", NONE, min_=0)
 
     b.row("Agents")
-    b.ts("First response p50 / p90", "Agent first response of answered segments (firstResponseDuration), 50th and 90th percentile, 5m rate; interpolated within histogram buckets.",
-         [(quantile(0.5, "smartassist_first_response_seconds"), "p50"),
-          (quantile(0.9, "smartassist_first_response_seconds"), "p90")], "s", FR, min_=0, threshold_style="dashed")
-    b.ts("AHT and after-call work by queue", "Average handle time (interaction + after-call work) and average after-call work per queue, 5m rate.",
-         [(mean("smartassist_handle_time_seconds", by="queue"), "{{queue}} AHT"),
-          (mean("smartassist_after_call_work_seconds", by="queue"), "{{queue}} ACW")], "s", AHT, min_=0, links=QUEUE_LINK)
+    b.ts("First response p50 / p90 (chat, email, ...)", "Agent first response of answered segments (firstResponseDuration), 50th and 90th percentile, interpolated within histogram buckets. Voice is left out: an agent answers a call by speaking, so its first response is 0 s by definition and would only pull the percentiles down.",
+         [(quantile(0.5, "smartassist_first_response_seconds", F, RI, extra='channel!="voice"'), "p50"),
+          (quantile(0.9, "smartassist_first_response_seconds", F, RI, extra='channel!="voice"'), "p90")],
+         "s", FR, min_=0, threshold_style="dashed")
+    b.ts("AHT and after-call work by queue", "Average handle time (interaction + after-call work) and average after-call work per queue and source.",
+         [(named_no_queue(mean("smartassist_handle_time_seconds", F, RI, BY_QUEUE)), QUEUE_LEGEND + " AHT"),
+          (named_no_queue(mean("smartassist_after_call_work_seconds", F, RI, BY_QUEUE)), QUEUE_LEGEND + " ACW")],
+         "s", AHT, min_=0, links=QUEUE_LINK)
     b.ts("Agent no-responses by event", "nonRespondingAgents entries per minute by nonResponseEvent (offered to an agent who did not take it).",
-         [(f"sum by (event) (rate(smartassist_agent_no_responses_total{{{F}}}[$__rate_interval])) * 60", "{{event}}")],
+         [(f"{total('smartassist_agent_no_responses_total', F, RI, 'event')} * 60", "{{event}}")],
          "cpm", NONE, min_=0, stack=True)
     b.ts("Consults and agent interactions", "ConsultingAgents entries and answered agent segments per minute.",
-         [(f"sum (rate(smartassist_consults_total{{{F}}}[$__rate_interval])) * 60", "consults"),
-          (f"sum ({fine('smartassist_agent_interactions')}) * 60", "agent interactions")], "cpm", NONE, min_=0)
+         [(f"{total('smartassist_consults_total', F, RI)} * 60", "consults"),
+          (f"{total('smartassist_agent_interactions_total', F, RI)} * 60", "agent interactions")], "cpm", NONE, min_=0)
 
-    b.row("Customers")
-    b.ts("CSAT", "Average CSAT answer (1-5) and share of satisfied answers (4-5) over the last hour (surveys are sparse: 1h recording rules). Dashed: the 3.5 alert floor.",
-         [(mean("smartassist_csat_score", "1h"), "CSAT average")], "none", CSAT, min_=1, max_=5, w=8,
-         threshold_style="dashed")
-    b.ts("Satisfied, likes", "Share of CSAT answers that are 4 or 5, and of like/dislike answers that are likes, over the last hour.",
-         [(f"1 - {ratio(fine('smartassist_csat_score_bucket', '1h', le('3'), level_extra='le'), fine('smartassist_csat_score_count', '1h'))}", "% satisfied (CSAT 4-5)"),
-          (ratio(fine("smartassist_survey_likes", "1h", 'vote="like"', level_extra="vote"),
-                 fine("smartassist_survey_likes", "1h", level_extra="vote")), "like ratio")],
+    b.row("Customers (rolling 24 hours: surveys are sparse)")
+    b.ts("CSAT and its answers", "Average CSAT answer (1-5) over a rolling 24 hours (each point: the day before it), and the number of answers behind it (right axis). Dashed: the 3.5 alert floor.",
+         [(mean("smartassist_csat_score", F, "1d"), "CSAT average"),
+          (answers("smartassist_csat_score", F, "1d") + " * 86400", "answers in 24 h")], "none", CSAT, min_=1, w=8,
+         threshold_style="dashed", overrides=[right_axis("B", "short")])
+    b.ts("Satisfied, likes", "Share of CSAT answers that are 4 or 5, and of like/dislike answers that are likes, over a rolling 24 hours.",
+         [(f"1 - {ratio(total('smartassist_csat_score_bucket', F, '1d', extra=le('3')), answers('smartassist_csat_score', F, '1d'))}", "% satisfied (CSAT 4-5)"),
+          (ratio(total("smartassist_survey_likes_total", F, "1d", extra='vote="like"'),
+                 total("smartassist_survey_likes_total", F, "1d")), "like ratio")],
          "percentunit", steps((0.6, "orange"), (0.8, "green"), base="red"), min_=0, max_=1, w=8)
-    b.ts("NPS", "Net promoter score in points: % promoters (9-10) minus % detractors (0-6) over the last hour.",
-         [(nps(), "NPS")], "none", NPS, min_=-100, max_=100, w=8, threshold_style="dashed")
+    b.ts("NPS and its answers", "Net promoter score in points: % promoters (9-10) minus % detractors (0-6), over a rolling 24 hours, and the number of answers behind it (right axis).",
+         [(nps(F, "1d"), "NPS"), (answers("smartassist_nps_score", F, "1d") + " * 86400", "answers in 24 h")],
+         "none", NPS, min_=-100, w=8, threshold_style="dashed", overrides=[right_axis("B", "short")])
 
     b.row("Bots and outbound")
-    b.ts("Bot containment by channel", "Bot-resolved / finished conversations per channel over the last hour (a bot-resolved conversation never reached a queue, so the queue filter does not apply).",
-         [(f"source_channel:smartassist_conversations_bot_resolved:ratio_rate1h{{{FC}}}", "{{channel}}")],
+    b.ts("Bot containment by channel", "Bot-resolved / finished conversations per channel and source (a bot-resolved conversation never reached a queue, so the queue filter does not apply).",
+         [(ratio(total("smartassist_conversations_total", FCD, RI, "source, channel", 'outcome="bot_resolved"'),
+                 total("smartassist_conversations_total", FCD, RI, "source, channel")), "{{channel}} ({{source}})")],
          "percentunit", NONE, min_=0, max_=1, w=8)
     b.ts("Outbound campaign contacts", "Finished conversations with a campaign name per minute, by campaign and contactStatus. Campaign series carry no queue, channel or direction: only the source filter applies.",
-         [(f"sum by (campaign, contact_status) (rate(smartassist_campaign_contacts_total{{{S}}}[$__rate_interval])) * 60",
+         [(f"{total('smartassist_campaign_contacts_total', S, RI, 'campaign, contact_status')} * 60",
            "{{campaign}}: {{contact_status}}")], "cpm", NONE, min_=0, stack=True, w=8)
     b.ts("Disconnects and voicemails", "Finished conversations per minute by disconnectingEvent, and voicemails (no queue labels: the queue filter does not apply).",
-         [(f"sum by (event) (rate(smartassist_disconnects_total{{{FCD}}}[$__rate_interval])) * 60", "{{event}}"),
-          (f"sum (rate(smartassist_voicemails_total{{{FCD}}}[$__rate_interval])) * 60", "voicemail")],
+         [(f"{total('smartassist_disconnects_total', FCD, RI, 'event')} * 60", "{{event}}"),
+          (f"{total('smartassist_voicemails_total', FCD, RI)} * 60", "voicemail")],
          "cpm", NONE, min_=0, w=8)
     return dashboard("smartassist-overview", "SmartAssist / Contact center overview",
-                     "Kore.ai SmartAssist contact-center KPIs from smartassist-exporter: volume and outcomes, drop-off and abandonment, ASA and service level, agents, customers, outbound.",
-                     b, kpi_variables())
+                     "Kore.ai SmartAssist contact-center KPIs from smartassist-exporter: every queue at a glance with its change against last week, then volume and outcomes, drop-off and abandonment, ASA and service level, agents, customers, outbound.",
+                     b, overview_variables())
+
+
+def right_axis(ref, unit):
+    return {"matcher": {"id": "byFrameRefID", "options": ref},
+            "properties": [{"id": "custom.axisPlacement", "value": "right"}, {"id": "unit", "value": unit},
+                           {"id": "min", "value": 0}]}
 
 
 def queue():
     b = Board()
-    b.row("Queue $queue, last hour")
-    b.stat("Conversations (1h)", "Finished conversations whose last queue is this one, last hour.",
-           f"sum ({conv('1h')}) * 3600", "short", NONE, w=4)
-    b.stat("Drop-off (1h)", "Dropped / finished conversations of this queue, last hour. Red from 15% (the drop-off alert's floor).",
-           ratio(conv("1h", "dropped"), conv("1h")), "percentunit", PCT_BAD, min_=0, max_=1, w=4)
-    b.stat("Abandonment (1h)", "Abandoned / queue entries, last hour.",
-           ratio(fine("smartassist_queue_abandoned", "1h"), fine("smartassist_queue_entries", "1h")),
-           "percentunit", PCT_BAD, min_=0, max_=1, w=4)
-    b.stat("Service level 20 s (1h)", "Answered within 20 s / offered (answered + abandoned), last hour.",
-           service_level("20", "1h"), "percentunit", SL, min_=0, max_=1, w=4)
-    b.stat("ASA (1h)", "Average speed of answer, last hour.", mean("smartassist_queue_wait_seconds", "1h"), "s", WAIT, w=4)
-    b.stat("AHT (1h)", "Average handle time, last hour.", mean("smartassist_handle_time_seconds", "1h"), "s", AHT, w=4)
+    b.row("Queue $queue ($source), dashboard time range")
+    freshness_stat(b, QS)
+    b.stat("Conversations", "Finished conversations whose last queue is this one, over the dashboard's time range.",
+           conversations(Q, RANGE), "short", NONE, instant=True)
+    b.stat("Offered", "Offered contacts (answered + abandoned queue entries), over the dashboard's time range.",
+           offered(Q, RANGE), "short", NONE, instant=True)
+    b.stat("Drop-off", "Dropped / finished conversations of this queue, over the dashboard's time range. Red from 15% (the drop-off alert's floor).",
+           dropoff(Q, RANGE), "percentunit", PCT_BAD, min_=0, max_=1, instant=True)
+    b.stat("Abandonment", "Abandoned / offered contacts, over the dashboard's time range.",
+           abandonment(Q, RANGE), "percentunit", PCT_BAD, min_=0, max_=1, instant=True)
+    b.stat("Service level 20 s", "Answered within 20 s / offered (answered + abandoned), over the dashboard's time range.",
+           service_level("20", Q, RANGE), "percentunit", SL, min_=0, max_=1, instant=True)
+    b.stat("ASA", "Average speed of answer, over the dashboard's time range.",
+           mean("smartassist_queue_wait_seconds", Q, RANGE), "s", WAIT, instant=True)
+    b.stat("AHT", "Average handle time, over the dashboard's time range.",
+           mean("smartassist_handle_time_seconds", Q, RANGE), "s", AHT, instant=True)
 
-    b.row("Drop-off")
-    b.ts("Drop-off ratio against the alert threshold", "What SmartAssistDropOffSpike compares for this queue: the 15-minute drop-off ratio against its alert threshold (the larger of the 15% floor and 2 x the 1-day baseline once the baseline holds 500 conversations, else the 30% fallback floor), with the 1-hour ratio for context. The alert also needs 20 conversations in the 15 minutes.",
-         [('source_queue:smartassist_conversations_dropped:ratio_rate15m{source=~"$source",queue=~"$queue"}', "15 minutes ({{source}})"),
-          ('source_queue:smartassist_conversations_dropped:alert_threshold_ratio15m{source=~"$source",queue=~"$queue"}', "alert threshold ({{source}})"),
-          ('source_queue:smartassist_conversations_dropped:ratio_rate1h{source=~"$source",queue=~"$queue"}', "1 hour ({{source}})")],
+    b.row("Drop-off: what the alert sees")
+    qsel = 'source="$source",queue="$queue"'
+    b.ts("Drop-off against the alert threshold (all channels and directions)", "What SmartAssistDropOffSpike compares for this queue, from its recorded inputs, so across all channels and directions whatever the filters: the 15-minute drop-off ratio and its Wilson lower bound (how low the true ratio can be at 99% confidence, given how few conversations the window holds), the alert threshold (the larger of the 15% floor and 2 x the 1-day baseline once the baseline holds 500 conversations, else the 30% fallback floor), and the last hour's lower bound (used when 15 minutes hold fewer than 20 conversations). The alert pages when a lower bound stays above the threshold for 2 minutes, with at least 10 drops.",
+         [(f"source_queue:smartassist_conversations_dropped:ratio_rate15m{{{qsel}}}", "15 minutes"),
+          (f"source_queue:smartassist_conversations_dropped:ratio_lower_bound15m{{{qsel}}}", "15 minutes, lower bound"),
+          (f"source_queue:smartassist_conversations_dropped:ratio_lower_bound1h{{{qsel}}}", "1 hour, lower bound"),
+          (f"source_queue:smartassist_conversations_dropped:alert_threshold_ratio15m{{{qsel}}}", "alert threshold")],
          "percentunit", PCT_BAD, min_=0)
-    b.ts("Outcomes", "Finished conversations of this queue per minute by outcome, 5m rate.",
-         [(f"sum by (outcome) ({conv()}) * 60", "{{outcome}}")], "cpm", NONE, stack=True, min_=0)
+    b.ts("Outcomes", "Finished conversations of this queue per minute by outcome.",
+         [(f"{conversations(Q, RI, 'outcome')} * 60", "{{outcome}}")], "cpm", NONE, stack=True, min_=0)
 
     b.row("Waiting")
     b.ts("Queue flow", "Queue entries per minute and how they ended: answered, abandoned, moved on to another queue (overflow), callback opted and accepted.",
-         [(f"sum ({fine('smartassist_queue_entries')}) * 60", "entries"),
-          (f"sum ({fine('smartassist_queue_answered')}) * 60", "answered"),
-          (f"sum ({fine('smartassist_queue_abandoned')}) * 60", "abandoned"),
-          (f"sum (rate(smartassist_queue_overflows_total{{{F}}}[$__rate_interval])) * 60", "overflow"),
-          (f"sum ({fine('smartassist_callbacks_opted')}) * 60", "callback opted"),
-          (f"sum (rate(smartassist_callbacks_accepted_total{{{F}}}[$__rate_interval])) * 60", "callback accepted")],
+         [(f"{total('smartassist_queue_entries_total', Q, RI)} * 60", "entries"),
+          (f"{answered(Q, RI)} * 60", "answered"),
+          (f"{total('smartassist_queue_abandoned_total', Q, RI)} * 60", "abandoned"),
+          (f"{total('smartassist_queue_overflows_total', Q, RI)} * 60", "overflow"),
+          (f"{total('smartassist_callbacks_opted_total', Q, RI)} * 60", "callback opted"),
+          (f"{total('smartassist_callbacks_accepted_total', Q, RI)} * 60", "callback accepted")],
          "cpm", NONE, min_=0)
     b.panel("heatmap", "Queue wait distribution", "Queue wait of answered entries per histogram bucket (smartassist_queue_wait_seconds), answers per second.",
-            [(f"sum by (le) (rate(smartassist_queue_wait_seconds_bucket{{{F}}}[$__rate_interval]))", "{{le}}", "A", "heatmap")],
+            [(total("smartassist_queue_wait_seconds_bucket", Q, RI, "le"), "{{le}}", "A", "heatmap")],
             "s", NONE, options={"calculate": False, "cellGap": 1, "color": {"mode": "scheme", "scheme": "Oranges", "steps": 64},
                                 "yAxis": {"unit": "s"}, "tooltip": {"show": True, "yHistogram": False},
                                 "legend": {"show": True}, "rowsFrame": {"layout": "auto"}})
-    b.ts("Service level and abandonment", "Answered within 20 s and 30 s / offered, and abandoned / entries, 5m rate.",
-         [(service_level("20"), "service level 20 s"), (service_level("30"), "service level 30 s"),
-          (ratio(fine("smartassist_queue_abandoned"), fine("smartassist_queue_entries")), "abandonment")],
+    b.ts("Service level and abandonment", "Answered within 20 s and 30 s / offered, and abandoned / offered (answered + abandoned).",
+         [(service_level("20", Q, RI), "service level 20 s"), (service_level("30", Q, RI), "service level 30 s"),
+          (abandonment(Q, RI), "abandonment")],
          "percentunit", SL, min_=0, max_=1, threshold_style="dashed")
     b.ts("ASA and time to abandon", "Mean queue wait of answered entries (ASA) and mean time until abandoned entries gave up.",
-         [(mean("smartassist_queue_wait_seconds"), "ASA"),
-          (f"sum (rate(smartassist_queue_abandon_time_seconds_sum{{{F}}}[$__rate_interval]))\n/\nsum (rate(smartassist_queue_abandon_time_seconds_count{{{F}}}[$__rate_interval]))", "time to abandon")],
+         [(mean("smartassist_queue_wait_seconds", Q, RI), "ASA"),
+          (mean("smartassist_queue_abandon_time_seconds", Q, RI), "time to abandon")],
          "s", WAIT, min_=0)
 
     b.row("Agents and customers")
-    b.ts("First response p50 / p90", "Agent first response of this queue's answered segments, 5m rate.",
-         [(quantile(0.5, "smartassist_first_response_seconds"), "p50"),
-          (quantile(0.9, "smartassist_first_response_seconds"), "p90")], "s", FR, min_=0, w=8)
-    b.ts("AHT and after-call work", "Average handle time and after-call work of this queue's answered segments, 5m rate.",
-         [(mean("smartassist_handle_time_seconds"), "AHT"), (mean("smartassist_after_call_work_seconds"), "ACW")],
+    b.ts("First response p50 / p90 (chat, email, ...)", "Agent first response of this queue's answered segments, voice left out (0 s by definition: the agent answers by speaking).",
+         [(quantile(0.5, "smartassist_first_response_seconds", Q, RI, extra='channel!="voice"'), "p50"),
+          (quantile(0.9, "smartassist_first_response_seconds", Q, RI, extra='channel!="voice"'), "p90")],
+         "s", FR, min_=0, w=8)
+    b.ts("AHT and after-call work", "Average handle time and after-call work of this queue's answered segments.",
+         [(mean("smartassist_handle_time_seconds", Q, RI), "AHT"), (mean("smartassist_after_call_work_seconds", Q, RI), "ACW")],
          "s", AHT, min_=0, w=8)
     b.ts("No-responses and consults", "Agents who were offered a contact of this queue and did not take it (by event), and consults, per minute.",
-         [(f"sum by (event) (rate(smartassist_agent_no_responses_total{{{F}}}[$__rate_interval])) * 60", "no response: {{event}}"),
-          (f"sum (rate(smartassist_consults_total{{{F}}}[$__rate_interval])) * 60", "consults")],
+         [(f"{total('smartassist_agent_no_responses_total', Q, RI, 'event')} * 60", "no response: {{event}}"),
+          (f"{total('smartassist_consults_total', Q, RI)} * 60", "consults")],
          "cpm", NONE, min_=0, w=8)
-    b.ts("CSAT and NPS", "CSAT average (1-5, left) and NPS points (right axis) of this queue's conversations over the last hour.",
-         [(mean("smartassist_csat_score", "1h"), "CSAT"), (nps(), "NPS")], "none", CSAT, w=12)
-    b.ts("Conversations by channel and direction", "Finished conversations of this queue per minute by channel and direction, 5m rate.",
-         [(f"sum by (channel, direction) ({conv()}) * 60", "{{channel}} {{direction}}")], "cpm", NONE,
+    b.ts("CSAT and NPS (rolling 24 hours)", "CSAT average (1-5) and NPS points (right axis) of this queue's conversations over a rolling 24 hours (surveys are sparse), and how many answers each rests on (in the legend's last values).",
+         [(mean("smartassist_csat_score", Q, "1d"), "CSAT"), (nps(Q, "1d"), "NPS"),
+          (answers("smartassist_csat_score", Q, "1d") + " * 86400", "CSAT answers in 24 h"),
+          (answers("smartassist_nps_score", Q, "1d") + " * 86400", "NPS answers in 24 h")],
+         "none", CSAT, w=12,
+         overrides=[{"matcher": {"id": "byFrameRefID", "options": "B"},
+                     "properties": [{"id": "custom.axisPlacement", "value": "right"}, {"id": "min", "value": -100},
+                                    {"id": "max", "value": 100}]},
+                    {"matcher": {"id": "byRegexp", "options": ".*answers.*"},
+                     "properties": [{"id": "custom.hideFrom", "value": {"legend": False, "tooltip": False, "viz": True}},
+                                    {"id": "unit", "value": "short"}]}],
+         options={"legend": {"calcs": ["lastNotNull"], "displayMode": "table", "placement": "bottom", "showLegend": True}})
+    b.ts("Conversations by channel and direction", "Finished conversations of this queue per minute by channel and direction.",
+         [(f"{conversations(Q, RI, 'channel, direction')} * 60", "{{channel}} {{direction}}")], "cpm", NONE,
          stack=True, min_=0, w=12)
-    # NPS on a second axis: override by query.
-    b.panels[-2]["fieldConfig"]["overrides"] = [{
-        "matcher": {"id": "byFrameRefID", "options": "B"},
-        "properties": [{"id": "custom.axisPlacement", "value": "right"}, {"id": "min", "value": -100},
-                       {"id": "max", "value": 100}]}]
     return dashboard("smartassist-queue", "SmartAssist / Queue drill-down",
-                     "One SmartAssist queue in depth: drop-off against its baseline, queue flow and waits, agents and customers.",
-                     b, kpi_variables(single_queue=True))
+                     "One SmartAssist queue of one source in depth: drop-off as the alert sees it, queue flow and waits, agents and customers.",
+                     b, queue_variables())
 
 
 def exporter():
@@ -409,8 +602,7 @@ def exporter():
     b.stat("Version", "smartassist_exporter_build_info: version and revision of the running exporter.",
            ("smartassist_exporter_build_info", "{{version}} ({{revision}})"), "none", NONE, w=4,
            options={"graphMode": "none", "textMode": "name"})
-    b.stat("Tracked conversations", "Conversation ids remembered for deduplication (bounded by the rescan ages).",
-           f"sum by (source) (smartassist_exporter_tracked_conversations{{{S}}})", "short", NONE, w=4)
+    freshness_stat(b, S, w=4)
     b.stat("Since last success", "Time since the source's last successful poll.",
            f"time() - smartassist_exporter_last_success_timestamp_seconds{{{S}}}", "s",
            steps((300, "orange"), (600, "red")), w=4)
@@ -431,9 +623,8 @@ def exporter():
          "percentunit", steps((0.5, "orange"), (0.9, "red")), min_=0)
 
     b.row("Freshness")
-    b.stat("Count lag p90", "How late conversations reach /metrics after they end (smartassist_exporter_count_lag_seconds), 90th percentile. A conversation is counted at the first check after it ends: normally within poll.delay + 2 x poll.interval, or a tenth of its duration for long ones. Orange at 5 min, red at 15 min.",
-           f"histogram_quantile(0.9, sum by (source, le) (rate(smartassist_exporter_count_lag_seconds_bucket{{{S}}}[$__rate_interval])))", "s",
-           steps((300, "orange"), (900, "red")), w=6)
+    b.stat("Tracked conversations", "Conversation ids remembered for deduplication (bounded by the rescan ages).",
+           f"sum by (source) (smartassist_exporter_tracked_conversations{{{S}}})", "short", NONE, w=6)
     b.stat("Open conversations", "Conversations seen in progress and followed until they end (smartassist_exporter_open_conversations); long emails and chats keep it above zero.",
            f"sum by (source) (smartassist_exporter_open_conversations{{{S}}})", "short", NONE, w=6)
     b.stat("Deferred reads per minute", "Open-conversation checks and rescans left for the next tick because the request budget was spent (smartassist_exporter_deferred_reads_total). Above zero for long: raise poll.max_requests_per_minute if the account allows, or the lag grows.",
@@ -480,13 +671,57 @@ def exporter():
                      b, [DATASOURCE_VAR, SOURCE_VAR])
 
 
+LINT_HEAD = """# grafana dashboard-linter exclusions (its `.lint` format): the rules these dashboards break on
+# purpose, and why. GENERATED by scripts/gen/dashboards.py with the dashboards, so that the
+# panel entries below follow the panels; tests/it/deploy_files.rs checks it against them.
+exclusions:
+  template-job-rule:
+    reason: >-
+      No job variable. Every series is identified by `source` (the exporter sets no job or
+      instance of its own); the recording and alert rules aggregate job and instance away, and
+      one source may be scraped by several Prometheus servers under other job names.
+  template-instance-rule:
+    reason: >-
+      No instance variable, for the same reason: a source's series are the same whichever
+      exporter instance or restart served them (the checkpoint carries the counters on).
+  target-job-rule:
+    reason: >-
+      Queries select by source, not job (see template-job-rule); the one query on `up` matches
+      the job names the shipped scrape config and ServiceMonitor use.
+  target-instance-rule:
+    reason: >-
+      Queries select by source, not instance (see template-instance-rule).
+  target-rate-interval-rule:
+    reason: >-
+      These panels deliberately cover a fixed span rather than $__rate_interval: the
+      dashboard's whole time range ($__range, and the same hours a week earlier with offset
+      1w) for headline numbers and the queue table, or a rolling 24 hours for surveys, which
+      are too sparse for a few minutes' window. Each panel says so in its title or
+      description.
+    entries:
+"""
+
+
+def lint(boards):
+    """dashboards/.lint: one target-rate-interval-rule entry per panel with another window."""
+    lines = [LINT_HEAD.rstrip("\n")]
+    for board in boards:
+        for panel in board["panels"]:
+            exprs = [t.get("expr", "") for t in panel.get("targets", [])]
+            if any("[$__range]" in e or "[1d]" in e for e in exprs):
+                lines.append(f"      - dashboard: {json.dumps(board['title'])}")
+                lines.append(f"        panel: {json.dumps(panel['title'], ensure_ascii=False)}")
+    return "\n".join(lines) + "\n"
+
+
 def main():
     boards = {"smartassist-overview.json": overview(), "smartassist-queue.json": queue(),
               "smartassist-exporter.json": exporter()}
     check = "--check" in sys.argv[1:]
     stale = []
-    for name, board in boards.items():
-        text = json.dumps(board, indent=2, ensure_ascii=False) + "\n"
+    files = {name: json.dumps(board, indent=2, ensure_ascii=False) + "\n" for name, board in boards.items()}
+    files[".lint"] = lint(boards.values())
+    for name, text in files.items():
         path = OUT / name
         if check:
             if not path.exists() or path.read_text() != text:

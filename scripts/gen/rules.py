@@ -106,9 +106,12 @@ def queues():
                 g.add(f"{lvl}:smartassist_service_level_{t}s:ratio_rate{w}",
                       f"{s(by, r['bucket'] + '{' + le(t) + '}')}\n/\n{offered}",
                       f"Service level: answered within {t} s / (answered + abandoned), over {w}.")
+            # Over offered, not over entries: an entry that overflowed to another queue is
+            # neither answered nor abandoned, and summed over queues it would count the
+            # conversation twice. One denominator for abandonment and service level.
             g.add(f"{lvl}:smartassist_queue_abandoned:ratio_rate{w}",
-                  f"{s(by, r['abandoned'])}\n/\n{s(by, r['entries'])}",
-                  f"Abandonment: abandoned / queue entries, over {w}.")
+                  f"{s(by, r['abandoned'])}\n/\n{offered}",
+                  f"Abandonment: abandoned / offered contacts (answered + abandoned), over {w}.")
             g.add(f"{lvl}:smartassist_callbacks_opted:ratio_rate{w}",
                   f"{s(by, r['callbacks'])}\n/\n{s(by, r['entries'])}",
                   f"Callback opt-in: callback-opted / queue entries, over {w}.")
@@ -145,9 +148,15 @@ def agents():
     return g
 
 
+# Surveys are sparse (a few answers an hour per queue): besides 5m and 1h they get a 1d window,
+# the one the README's survey PromQL uses.
+SURVEY_WINDOWS = WINDOWS + ["1d"]
+
+
 def surveys():
-    g = Group("smartassist-surveys", "Survey KPIs: CSAT average and % satisfied, NPS, like ratio.")
-    for w in WINDOWS:
+    g = Group("smartassist-surveys",
+              "Survey KPIs: CSAT average and % satisfied, NPS, like ratio, answers per conversation.")
+    for w in SURVEY_WINDOWS:
         r = {}
         for key, metric in [("csat_sum", "smartassist_csat_score_sum"),
                             ("csat_count", "smartassist_csat_score_count"),
@@ -166,6 +175,10 @@ def surveys():
         rec, expr = fine_rate("smartassist_survey_likes", "smartassist_survey_likes_total", w, extra="vote")
         g.add(rec, expr)
         r["likes"] = rec
+        # The response rate's denominator, kept in this group so that its 1d window exists.
+        rec, expr = fine_rate("smartassist_conversations", "smartassist_conversations_total", w)
+        g.add(rec, expr, f"Finished conversations per second (all outcomes), over {w}: answers per conversation.")
+        r["conv"] = rec
         for lvl, by in LEVELS:
             g.add(f"{lvl}:smartassist_csat_score:mean{w}",
                   f"{s(by, r['csat_sum'])}\n/\n{s(by, r['csat_count'])}",
@@ -179,9 +192,16 @@ def surveys():
                   f"100 * (\n  {s(by, r['nps_count'])}\n  - {s(by, r['nps_le'] + '{' + le('8') + '}')}\n"
                   f"  - {s(by, r['nps_le'] + '{' + le('6') + '}')}\n)\n/\n{s(by, r['nps_count'])}",
                   f"NPS in points: % promoters (9-10) minus % detractors (0-6), over {w}.")
+            g.add(f"{lvl}:smartassist_nps_responses:rate{w}", s(by, r["nps_count"]),
+                  f"NPS answers per second, over {w} (the volume behind the score).")
             g.add(f"{lvl}:smartassist_survey_likes:ratio_rate{w}",
                   f"{s(by, r['likes'] + LIKE)}\n/\n{s(by, r['likes'])}",
                   f"Like ratio: likes / (likes + dislikes), over {w}.")
+            g.add(f"{lvl}:smartassist_survey_responses:ratio_rate{w}",
+                  f"(\n  {s(by, r['csat_count'])}\n  + {s(by, r['nps_count'])}\n"
+                  f"  + {s(by, r['likes'])}\n)\n/\n{s(by, r['conv'])}",
+                  f"Survey response rate: CSAT, NPS and like/dislike answers per finished conversation, over {w}"
+                  " (a conversation answering two surveys counts twice).")
     return g
 
 

@@ -15,11 +15,12 @@ use chrono::TimeDelta;
 use smartassist_exporter::simulator::SimConfig;
 
 use crate::support::backfill::{self, backfill, simulator};
+use crate::support::grafana::{self, Pick, Picks};
 use crate::support::http::http_get;
 use crate::support::procs::heavy_async;
 use crate::support::prometheus::{import, query_at, start_prometheus};
 use crate::support::tools::{promtool, required_tool, run_ok};
-use crate::support::{files_in, root, t};
+use crate::support::{root, t};
 
 const RULE_FILES: [&str; 3] = [
     "deploy/prometheus/rules/smartassist-kpis.rules.yml",
@@ -44,26 +45,29 @@ fn recording_rules() -> Vec<(String, serde_yaml_ng::Value)> {
     out
 }
 
-/// Values the dashboards' template variables are set to, and `$__rate_interval` as Grafana
-/// computes it with the provisioned data source (`timeInterval: 30s`: 4 × 30 s).
-const VARIABLES: [(&str, &str); 5] = [
-    ("source", "demo"),
-    ("queue", "Billing"),
-    ("channel", "voice"),
-    ("direction", "inbound"),
-    ("__rate_interval", "2m"),
-];
+/// `$__rate_interval` as Grafana computes it with the provisioned data source
+/// (`timeInterval: 30s`: 4 x 30 s), and `$__range` for panels read at the end of the
+/// backfilled hours.
+const RATE_INTERVAL: &str = "2m";
+const RANGE: &str = "1h";
 
-/// (dashboard/panel, expression) of every panel query that reads KPI series or recordings,
-/// variables substituted.
+/// (dashboard/panel, expression) of every panel query that reads KPI series or recordings, as
+/// Grafana sends it (support::grafana): each dashboard as it opens (every filter All), the
+/// queue drill-down on Billing of `demo`. The comparisons with a week earlier look an hour
+/// back instead: the backfill holds two hours.
 fn kpi_panel_queries() -> Vec<(String, String)> {
     let mut out = Vec::new();
-    for path in files_in("dashboards", ".json") {
-        let board: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-        for panel in board["panels"].as_array().into_iter().flatten() {
-            for target in panel["targets"].as_array().into_iter().flatten() {
-                let mut expr = target["expr"].as_str().unwrap_or_default().to_owned();
+    for board in grafana::dashboards() {
+        let picks: Picks = if board.uid == "smartassist-queue" {
+            [("source", "demo"), ("queue", "Billing")]
+                .into_iter()
+                .map(|(n, v)| (n.to_owned(), Pick::one(v)))
+                .collect()
+        } else {
+            Picks::new()
+        };
+        for panel in &board.panels {
+            for expr in &panel.exprs {
                 if [
                     "smartassist_exporter_",
                     "smartassist_up",
@@ -76,15 +80,11 @@ fn kpi_panel_queries() -> Vec<(String, String)> {
                 {
                     continue;
                 }
-                for (name, value) in VARIABLES {
-                    expr = expr.replace(&format!("${name}"), value);
-                }
-                let title = format!(
-                    "{}/{}",
-                    board["uid"].as_str().unwrap_or_default(),
-                    panel["title"].as_str().unwrap_or_default()
-                );
-                out.push((title, expr));
+                let expr = board
+                    .interpolate_with(expr, &picks, RATE_INTERVAL, RANGE)
+                    .unwrap_or_else(|e| panic!("{}: {e}", board.uid))
+                    .replace(" offset 1w", " offset 1h");
+                out.push((format!("{}/{}", board.uid, panel.title), expr));
             }
         }
     }

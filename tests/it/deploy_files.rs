@@ -381,6 +381,7 @@ fn dashboards_follow_the_rules() {
             }
             let targets = panel["targets"].as_array().expect("targets");
             assert!(!targets.is_empty(), "{at}: targets");
+            let (mut uses_rate_interval, mut uses_recording) = (false, false);
             let mut refs = BTreeSet::new();
             for t in targets {
                 assert_eq!(
@@ -392,17 +393,71 @@ fn dashboards_follow_the_rules() {
                     "{at}: refIds"
                 );
                 let expr = t["expr"].as_str().expect("expr");
-                // Every range is $__rate_interval, so every rate() and increase() uses it.
+                // Honest windows: a trend's point covers the time to the next one
+                // ($__rate_interval); a headline covers the dashboard's range ($__range); a
+                // fixed day only where the panel says it shows a rolling 24 hours.
+                let description = panel["description"].as_str().unwrap_or_default();
+                let rolling = format!("{title} {description}").contains("rolling 24 hours");
                 for (i, _) in expr.match_indices('[') {
+                    let range = &expr[i..];
                     assert!(
-                        expr[i..].starts_with("[$__rate_interval]"),
-                        "{at}: a range other than [$__rate_interval] in {expr}"
+                        range.starts_with("[$__rate_interval]")
+                            || range.starts_with("[$__range]")
+                            || (rolling && range.starts_with("[1d]")),
+                        "{at}: a range other than [$__rate_interval] or [$__range] in {expr}"
                     );
                 }
                 for f in ["rate", "irate", "increase"] {
                     for arg in call_arguments(expr, f) {
-                        assert!(arg.contains("[$__rate_interval]"), "{at}: {f}({arg})");
+                        assert!(
+                            ["[$__rate_interval]", "[$__range]", "[1d]"]
+                                .iter()
+                                .any(|w| arg.contains(w)),
+                            "{at}: {f}({arg})"
+                        );
                     }
+                }
+                if expr.contains("[$__rate_interval]") {
+                    uses_rate_interval = true;
+                }
+                if metric_names(expr).iter().any(|m| m.contains(':')) {
+                    uses_recording = true;
+                }
+                // Same-named queues of two sources never merge: whatever is grouped by queue
+                // is grouped by source too.
+                for (i, _) in expr.match_indices("by (") {
+                    let labels = &expr[i + 4..i + 4 + expr[i + 4..].find(')').unwrap()];
+                    let labels: Vec<&str> = labels.split(',').map(str::trim).collect();
+                    assert!(
+                        !labels.contains(&"queue") || labels.contains(&"source"),
+                        "{at}: grouped by queue without source: {expr}"
+                    );
+                }
+                // Voice's first response is 0 s by definition: never mixed with chat's.
+                if expr.contains("smartassist_first_response_seconds") {
+                    assert!(expr.contains(r#"channel!="voice""#), "{at}: {expr}");
+                }
+                // Variable values are matched the way Grafana escapes them: multi-value
+                // (and include-All) variables are regex-escaped, so `=~`; single values are
+                // not, so `=`.
+                for v in vars {
+                    let name = v["name"].as_str().unwrap();
+                    let multi = v["multi"] == true || v["includeAll"] == true;
+                    let (bad, why) = if multi {
+                        (
+                            format!("=\"${name}\""),
+                            "a multi-value variable matched exactly",
+                        )
+                    } else {
+                        (
+                            format!("=~\"${name}\""),
+                            "a single-value variable used as a regex",
+                        )
+                    };
+                    assert!(
+                        !expr.contains(&bad) && !expr.contains(&format!("${{{name}:regex}}")),
+                        "{at}: {why} in {expr}"
+                    );
                 }
                 for metric in metric_names(expr) {
                     assert!(
@@ -411,8 +466,44 @@ fn dashboards_follow_the_rules() {
                     );
                 }
             }
+            assert!(
+                !(uses_rate_interval && uses_recording),
+                "{at}: mixes recorded rates with [$__rate_interval] ones"
+            );
+            for url in overrides_links(panel) {
+                panel_links.push((at.clone(), url));
+            }
+        }
+        // The freshness of the data is on every dashboard's top row (before the second row).
+        let top: Vec<&Json> = panels
+            .iter()
+            .skip(1)
+            .take_while(|p| p["type"] != "row")
+            .collect();
+        assert!(
+            top.iter().any(|p| p
+                .to_string()
+                .contains("smartassist_exporter_count_lag_seconds")),
+            "{file}: the count lag on the top row"
+        );
+        if uid == "smartassist-overview" {
+            // The ten-second view: a table row per queue, with last week's change.
+            let table = top
+                .iter()
+                .find(|p| p["type"] == "table")
+                .expect("the overview opens with the queue table");
+            let exprs: Vec<&str> = table["targets"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| t["expr"].as_str().unwrap())
+                .collect();
+            assert!(exprs.len() >= 18, "{file}: {} table columns", exprs.len());
+            assert!(exprs.iter().filter(|e| e.contains("offset 1w")).count() >= 9);
+            assert!(exprs.iter().all(|e| e.contains("by (source, queue)")));
         }
     }
+
     assert_eq!(
         uids,
         [
@@ -436,6 +527,91 @@ fn dashboards_follow_the_rules() {
             uids.contains(target),
             "{at}: link to unknown dashboard {url}"
         );
+        // Values travel percent-encoded: a field's labels and values with :percentencode,
+        // variables (multi-value ones included) with :queryparam.
+        for (i, _) in url.match_indices("${") {
+            let inner = &url[i + 2..i + url[i..].find('}').unwrap()];
+            assert!(
+                inner.starts_with("__url_time_range")
+                    || (inner.starts_with("__") && inner.ends_with(":percentencode"))
+                    || (!inner.starts_with("__") && inner.ends_with(":queryparam")),
+                "{at}: ${{{inner}}} in a link is not encoded: {url}"
+            );
+        }
+    }
+}
+
+/// Data links set in a panel's field overrides (a table column's links).
+fn overrides_links(panel: &Json) -> Vec<String> {
+    panel["fieldConfig"]["overrides"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|o| o["properties"].as_array().cloned().unwrap_or_default())
+        .filter(|p| p["id"] == "links")
+        .flat_map(|p| p["value"].as_array().cloned().unwrap_or_default())
+        .filter_map(|l| l["url"].as_str().map(str::to_owned))
+        .collect()
+}
+
+#[test]
+fn lint_file_explains_every_rule_the_dashboards_break() {
+    let lint = yaml("dashboards/.lint");
+    // grafana/dashboard-linter's rules (docs/rules/).
+    let known = [
+        "template-datasource-rule",
+        "template-job-rule",
+        "template-instance-rule",
+        "template-label-promql-rule",
+        "template-on-time-change-reload-rule",
+        "template-uneditable-rule",
+        "template-required-variables-rule",
+        "panel-datasource-rule",
+        "panel-title-description-rule",
+        "panel-units-rule",
+        "target-promql-rule",
+        "target-rate-interval-rule",
+        "target-job-rule",
+        "target-instance-rule",
+        "target-required-matchers-rule",
+    ];
+    let mut titles: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut fixed_window = BTreeSet::new();
+    for path in files_in("dashboards", ".json") {
+        let board: Json = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let title = board["title"].as_str().unwrap().to_owned();
+        for panel in board["panels"].as_array().unwrap() {
+            let p = panel["title"].as_str().unwrap_or_default().to_owned();
+            if panel.to_string().contains("[$__range]") || panel.to_string().contains("[1d]") {
+                fixed_window.insert((title.clone(), p.clone()));
+            }
+            titles.entry(title.clone()).or_default().insert(p);
+        }
+    }
+    let exclusions = lint["exclusions"].as_mapping().expect("exclusions");
+    let mut listed = BTreeSet::new();
+    for (rule, body) in exclusions {
+        let rule = rule.as_str().unwrap();
+        assert!(known.contains(&rule), ".lint: unknown rule {rule}");
+        assert!(s(body, "reason").len() > 40, ".lint: {rule} needs a reason");
+        for entry in body["entries"].as_sequence().into_iter().flatten() {
+            let (board, panel) = (s(entry, "dashboard"), s(entry, "panel"));
+            assert!(
+                titles.get(board).is_some_and(|p| p.contains(panel)),
+                ".lint: {rule}: no panel {panel:?} in {board:?}"
+            );
+            listed.insert((board.to_owned(), panel.to_owned()));
+        }
+    }
+    // Exactly the panels with a window other than $__rate_interval are excused.
+    assert_eq!(listed, fixed_window);
+    // Rules the dashboards keep are not excused wholesale.
+    for kept in [
+        "template-datasource-rule",
+        "panel-datasource-rule",
+        "panel-units-rule",
+    ] {
+        assert!(!exclusions.contains_key(kept), ".lint excuses {kept}");
     }
 }
 
@@ -460,10 +636,20 @@ fn prometheus_rule_manifest_carries_the_rule_files() {
 #[test]
 fn alerts_have_severity_annotations_runbooks_and_tests() {
     let anchors = readme_anchors();
-    let tests: String = files_in("deploy/prometheus/tests", ".test.yml")
-        .iter()
-        .map(|p| std::fs::read_to_string(p).unwrap())
-        .collect();
+    // Every alert_rule_test case of the rule tests: (alert, whether it expects it firing).
+    let mut cases: BTreeSet<(String, bool)> = BTreeSet::new();
+    for path in files_in("deploy/prometheus/tests", ".test.yml") {
+        let doc: Yaml = serde_yaml_ng::from_str(&std::fs::read_to_string(&path).unwrap())
+            .unwrap_or_else(|e| panic!("{path:?}: {e}"));
+        for test in doc["tests"].as_sequence().into_iter().flatten() {
+            for case in test["alert_rule_test"].as_sequence().into_iter().flatten() {
+                let fires = case["exp_alerts"]
+                    .as_sequence()
+                    .is_some_and(|a| !a.is_empty());
+                cases.insert((s(case, "alertname").to_owned(), fires));
+            }
+        }
+    }
     let all_exprs: String = rules()
         .iter()
         .map(|r| format!("{}\n", s(r, "expr")))
@@ -493,13 +679,20 @@ fn alerts_have_severity_annotations_runbooks_and_tests() {
         );
         let ann = &rule["annotations"];
         assert!(!s(ann, "summary").is_empty(), "{name}: summary");
+        // An absent() alert has no series, hence no values, to tell.
         assert!(
-            s(ann, "description").contains("{{"),
+            s(ann, "description").contains("{{") || s(&rule, "expr").starts_with("absent("),
             "{name}: description with values"
         );
+        assert!(
+            matches!(s(&rule["labels"], "team"), "contact-center" | "platform"),
+            "{name}: team, which the Alertmanager example routes on"
+        );
+        // Absolute links, from the generator's default bases (scripts/gen/alerts.py).
         let runbook = s(ann, "runbook_url");
         let target = runbook
-            .strip_prefix("README.md#")
+            .strip_prefix(RUNBOOK_BASE)
+            .and_then(|r| r.strip_prefix('#'))
             .unwrap_or_else(|| panic!("{name}: {runbook}"));
         assert_eq!(
             target,
@@ -510,15 +703,44 @@ fn alerts_have_severity_annotations_runbooks_and_tests() {
             anchors.contains(target),
             "{name}: README has no section #{target}"
         );
+        let dashboard = s(ann, "dashboard_url");
+        let uid = dashboard
+            .strip_prefix(GRAFANA_URL)
+            .and_then(|d| d.strip_prefix("/d/"))
+            .and_then(|d| d.split('/').next())
+            .unwrap_or_else(|| panic!("{name}: dashboard_url {dashboard}"));
         assert!(
-            tests.contains(&format!("alertname: {name}\n        eval_time"))
-                && tests.contains(&format!("alertname: {name}\n        exp_alerts"))
-                || tests.matches(&format!("alertname: {name}\n")).count() >= 2,
-            "{name}: promtool tests where it fires and where it must not"
+            root().join(format!("dashboards/{uid}.json")).is_file(),
+            "{name}: dashboard_url names no shipped dashboard: {dashboard}"
         );
+        for fires in [true, false] {
+            assert!(
+                cases.contains(&(name.to_owned(), fires)),
+                "{name}: a promtool test where it {}",
+                if fires { "fires" } else { "must not fire" }
+            );
+        }
     }
-    assert_eq!(alerts, 8);
+    assert_eq!(alerts, 12);
+
+    // The missing-threshold test names every threshold the rules define.
+    let missing = read("deploy/prometheus/tests/thresholds-missing.test.yml");
+    for rule in rules() {
+        if let Some(t) = rule["record"]
+            .as_str()
+            .filter(|r| r.starts_with("threshold:"))
+        {
+            assert!(
+                missing.contains(&format!("threshold: \"{t}\"}}")),
+                "thresholds-missing.test.yml does not expect {t} to be reported"
+            );
+        }
+    }
 }
+
+/// The bases scripts/gen/alerts.py writes the checked-in alerts with.
+const RUNBOOK_BASE: &str = "https://smartassist-exporter.invalid/README.md";
+const GRAFANA_URL: &str = "http://localhost:3000";
 
 #[test]
 fn compose_file_references_real_files() {

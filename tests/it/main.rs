@@ -8,6 +8,7 @@
 
 mod support;
 
+mod alertmanager;
 mod backfill_cli;
 mod backfill_files;
 mod backfill_handover;

@@ -1,14 +1,15 @@
 //! The shipped Prometheus and Alertmanager files, checked by their own tools: `promtool check
 //! rules`, `promtool test rules` (deploy/prometheus/tests/: every alert before and after its
 //! `for:`, silent on low volume, a steady high baseline and a short blip; every recording rule
-//! with `promql_expr_test`), `promtool check config` and `amtool check-config`.
+//! with `promql_expr_test`) and `promtool check config`. The Alertmanager example's own
+//! checks are in tests/it/alertmanager.rs.
 //!
 //! The end-to-end test (tests/it/e2e_prometheus.rs) runs the same checks against a live setup;
 //! these run in seconds and say which file is wrong. promtool's checks take the CPU, so they
 //! run as heavy tests, one at a time with the others that do.
 
 use crate::support::procs::heavy;
-use crate::support::tools::{promtool, required_tool, run_ok};
+use crate::support::tools::{promtool, run_ok};
 use crate::support::{files_in, root};
 
 #[test]
@@ -50,18 +51,4 @@ fn prometheus_example_config_passes_promtool() {
         &["check", "config"],
         &[root().join("deploy/prometheus/prometheus.yml")],
     );
-}
-
-#[test]
-fn alertmanager_example_config_passes_amtool() {
-    let Some(amtool) = required_tool("amtool", "prometheus-alertmanager") else {
-        return;
-    };
-    let _heavy = heavy();
-    let said = run_ok(
-        &amtool,
-        &["check-config"],
-        &[root().join("deploy/alertmanager/alertmanager.yml")],
-    );
-    assert!(said.contains("SUCCESS"), "{said}");
 }

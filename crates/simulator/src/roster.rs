@@ -17,8 +17,11 @@ pub struct QueueDef {
     pub(crate) weight: f64,
 }
 
-/// The queues. Index 3, `Default Queue`, is where overflows usually land.
-pub const QUEUES: [QueueDef; 4] = [
+/// The queues. Index 3, `Default Queue`, is where overflows usually land. Index 4 carries every
+/// character that is special in a regular expression or a URL (`( ) . + | ? * [ ] { } ^ $ \
+/// & % # /` and spaces), as operator-chosen queue names do: dashboards, their links and the
+/// rules must select it exactly.
+pub const QUEUES: [QueueDef; 5] = [
     QueueDef {
         id: "qu-3f1c2a7-5b1e-4c8a-9d2f-6e7a8b9c0b11",
         name: "Billing",
@@ -43,7 +46,16 @@ pub const QUEUES: [QueueDef; 4] = [
         base_wait: 30.0,
         weight: 0.15,
     },
+    QueueDef {
+        id: "qu-5c2e9a1-7d3b-4e6f-a0b1-c2d3e4f5a6b7",
+        name: r"Claims & Returns (EU/UK) [Tier 1+2] {VIP} | 24*7 ^ $5 off? 100% #1 \ v2.0",
+        base_wait: 20.0,
+        weight: 0.15,
+    },
 ];
+
+/// Index of the queue whose name is full of metacharacters in [`QUEUES`].
+pub const METACHARACTER_QUEUE: usize = 4;
 
 /// Index of `Sales` in [`QUEUES`] (campaign calls are routed there).
 pub(crate) const SALES: usize = 1;

@@ -17,16 +17,35 @@ pub fn free_port() -> u16 {
 /// A minimal HTTP/1.0 GET (no chunked bodies, the server closes the connection): status and
 /// body. Enough for the Prometheus, Alertmanager and exporter APIs on loopback.
 pub fn http_get(addr: SocketAddr, target: &str) -> Result<(u16, String), String> {
+    exchange(
+        addr,
+        target,
+        format!("GET {target} HTTP/1.0\r\nHost: {addr}\r\nAccept: */*\r\n\r\n"),
+    )
+}
+
+/// [`http_get`]'s POST twin with a JSON body (Alertmanager's `/api/v2/alerts`).
+pub fn http_post_json(addr: SocketAddr, target: &str, json: &str) -> Result<(u16, String), String> {
+    exchange(
+        addr,
+        target,
+        format!(
+            "POST {target} HTTP/1.0\r\nHost: {addr}\r\nAccept: */*\r\n\
+             Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{json}",
+            json.len()
+        ),
+    )
+}
+
+fn exchange(addr: SocketAddr, target: &str, request: String) -> Result<(u16, String), String> {
     let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5))
         .map_err(|e| format!("connect {addr}: {e}"))?;
     stream
         .set_read_timeout(Some(Duration::from_secs(30)))
         .map_err(|e| e.to_string())?;
-    write!(
-        stream,
-        "GET {target} HTTP/1.0\r\nHost: {addr}\r\nAccept: */*\r\n\r\n"
-    )
-    .map_err(|e| format!("send to {addr}: {e}"))?;
+    stream
+        .write_all(request.as_bytes())
+        .map_err(|e| format!("send to {addr}: {e}"))?;
     let mut raw = Vec::new();
     stream
         .read_to_end(&mut raw)

@@ -13,10 +13,13 @@
 //! - [`logs`]: log lines captured in memory.
 //! - [`backfill`]: backfills against the simulator, and readers of their files.
 //! - [`prometheus`]: a real Prometheus on backfilled data, and its queries.
+//! - [`grafana`]: the dashboards' variables interpolated and their data links followed as
+//!   Grafana does it (no Grafana server runs in the tests).
 
 pub mod backfill;
 pub mod binary;
 pub mod exposition;
+pub mod grafana;
 pub mod harness;
 pub mod http;
 pub mod logs;
