@@ -533,8 +533,8 @@ impl WindowReader {
         Ok(WindowResult::Saturated { resume_at })
     }
 
-    /// Fetches one page, decodes it and hands it to the sink. A body that does not parse is
-    /// retried like a 5xx; the inner `Err` says it never parsed (or was too large), so the
+    /// Fetches one page, decodes it and hands it to the sink. A body that does not parse, or
+    /// holds more records than the `limit` asked for, is retried like a 5xx; the inner `Err` says it never parsed (or was too large), so the
     /// caller splits the window.
     async fn fetch_page(
         &mut self,
@@ -554,7 +554,22 @@ impl WindowReader {
                 }
                 Err(e) => return Err(e.into()),
             };
-            match decode_page(&body) {
+            let decoded = decode_page(&body)
+                .map_err(|e| e.to_string())
+                .and_then(|page| {
+                    // The API never sends more than it was asked for; a longer page would plant
+                    // any number of ids to track (and checkpoint) if it were taken.
+                    if page.elements.len() > req.limit as usize {
+                        Err(format!(
+                            "page has {} records, more than the limit of {} asked for",
+                            page.elements.len(),
+                            req.limit
+                        ))
+                    } else {
+                        Ok(page)
+                    }
+                });
+            match decoded {
                 Ok(page) => {
                     let shape = PageShape::of(&page, self.tz_offset_minutes);
                     let summary = sink.take(window, &body, &page);
@@ -563,7 +578,7 @@ impl WindowReader {
                 Err(e) => {
                     attempt += 1;
                     if attempt >= self.max_attempts {
-                        return Ok(Err(e.to_string()));
+                        return Ok(Err(e));
                     }
                     tracing::warn!(source = %self.name, offset = req.offset, attempt, error = %e, "response body is not a page; retrying");
                     self.client.note_retry("bad_body");

@@ -1,8 +1,8 @@
 //! Hostile upstream responses (issue 7, item 4; DESIGN §5 "Bodies"). The simulator's real
 //! answers pass through a man in the middle that replaces chosen ones with an HTML page, a
 //! truncated body, `{"data": "x"}`, `{"data": null}`, a body over `limits.max_body_bytes`, a
-//! body that never finishes, invalid UTF-8, numbers beyond `f64`, JSON nested 100,000 deep, or
-//! the previous page again. For each: no panic, the self-metric that says what happened moves,
+//! body that never finishes, invalid UTF-8, numbers beyond `f64`, JSON nested 100,000 deep, a
+//! page longer than the `limit` asked for, or the previous page again. For each: no panic, the self-metric that says what happened moves,
 //! a log line says it, the watermark keeps moving, and once the corruption stops the KPI series
 //! equal the simulator's truth exactly (rescans read again what was skipped).
 //!
@@ -263,6 +263,30 @@ async fn a_body_over_max_body_bytes_with_a_declared_length() {
 async fn a_body_over_max_body_bytes_streamed_without_a_length() {
     poisoned_window(108, Path::TooLarge, |_| Reply::Stream {
         total: 8 * 1024 * 1024,
+    })
+    .await;
+}
+
+/// A page longer than the `limit` asked for (100): the API never sends one, and accepting it
+/// let a hostile upstream plant any number of ids to track. It is a bad body like the others:
+/// retried, then the window split and the one-second window skipped, none of its records
+/// counted; the rescans read the second again once the API behaves.
+#[tokio::test]
+async fn a_page_longer_than_its_limit() {
+    poisoned_window(116, Path::BadBody, |x| {
+        let mut page = x.json();
+        let data = page["data"].as_array_mut().expect("a page");
+        // Pages past the last one are empty; the pages holding the victim are poisoned.
+        let Some(model) = data.first().cloned() else {
+            return Reply::Pass;
+        };
+        for i in 0..(101 - data.len().min(101)) {
+            let mut extra = model.clone();
+            extra["conversationId"] = format!("planted-{i}").into();
+            extra["sessionId"] = format!("planted-s-{i}").into();
+            data.push(extra);
+        }
+        Reply::json(page.to_string())
     })
     .await;
 }
