@@ -1,6 +1,7 @@
 //! [`Client`]: one page fetch with the budget, the metrics, the retries and the auth recovery
 //! of DESIGN §5. The poller sees bodies or one-line [`ClientError`]s, never HTTP.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -49,6 +50,8 @@ pub struct Client {
     metrics: SelfMetrics,
     auth: Authenticator,
     backoff: Backoff,
+    /// Requests handed to the transport, answered or not: what a poll's log line reports.
+    sent: AtomicU64,
 }
 
 /// How one attempt failed in a way worth retrying.
@@ -86,6 +89,7 @@ impl Client {
             clock,
             limiter,
             metrics,
+            sent: AtomicU64::new(0),
         }
     }
 
@@ -103,6 +107,12 @@ impl Client {
     /// Attempts per request, the first included (`poll.retry.max_attempts`).
     pub fn max_attempts(&self) -> u32 {
         self.max_attempts
+    }
+
+    /// Requests sent so far, failed ones (errors, timeouts, 429s, 5xx, bodies that did not
+    /// parse) included.
+    pub fn requests_sent(&self) -> u64 {
+        self.sent.load(Ordering::Relaxed)
     }
 
     /// True when a request asked for now fits the account's budget before `deadline` with
@@ -219,6 +229,7 @@ impl Client {
                 .with_label_values(&[source])
                 .inc_by(waited.as_secs_f64());
         }
+        self.sent.fetch_add(1, Ordering::Relaxed);
         let started = Instant::now();
         let result = self
             .transport

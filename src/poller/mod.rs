@@ -354,6 +354,14 @@ impl SourcePoller {
             .set((finished - started).num_milliseconds() as f64 / 1000.0);
         self.show_progress();
         let s = &report.stats;
+        // Skipping a window keeps the watermark moving past a poisoned second; but a tick that
+        // read nothing at all, every window skipped, got nothing from the API: a failed poll.
+        let result = match result {
+            Ok(()) if s.skipped > 0 && s.requests == 0 => {
+                Err(PollError::AllSkipped { windows: s.skipped })
+            }
+            other => other,
+        };
         match result {
             Ok(()) => {
                 own.up.with_label_values(&src).set(1);
@@ -368,7 +376,8 @@ impl SourcePoller {
                     open_reads = report.open_reads,
                     rescans = report.rescans,
                     deferred = report.deferred,
-                    requests = s.requests,
+                    requests = s.sent,
+                    pages = s.requests,
                     ingested = s.pages.ingested,
                     duplicate = s.pages.duplicate,
                     in_progress = s.pages.in_progress,
@@ -397,8 +406,10 @@ impl SourcePoller {
                 tracing::warn!(
                     source = %self.name,
                     watermark = %self.watermark.format("%Y-%m-%dT%H:%M:%SZ"),
-                    requests = s.requests,
+                    requests = s.sent,
+                    pages = s.requests,
                     ingested = s.pages.ingested,
+                    skipped = s.skipped,
                     error = %msg,
                     "poll failed; the watermark stays, the next tick catches up"
                 );

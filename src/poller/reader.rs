@@ -67,6 +67,13 @@ pub enum PollError {
     /// A shutdown cut the poll short (not a failure: what was read is committed).
     #[error("stopped for shutdown")]
     Stopped,
+    /// Every window a tick read was skipped: no response body parsed. The windows are passed
+    /// over (the rescans read them again), but the source answered nothing usable.
+    #[error("every window read this tick was skipped ({windows} one-second windows): no response body parsed as a page")]
+    AllSkipped {
+        /// One-second windows skipped.
+        windows: u64,
+    },
     /// The API served the same page for two offsets while paging by index.
     #[error("window {window}: offset {offset} repeated an earlier page (or page 0 shifted by one record): the API's offset does not page as configured; set offset_mode: record (it skips records) or auto")]
     RepeatedPage {
@@ -84,6 +91,8 @@ pub struct ScanStats {
     pub pages: PageSummary,
     /// Pages fetched successfully.
     pub requests: u64,
+    /// Requests sent, failed ones included (retries, errors, bodies that did not parse).
+    pub sent: u64,
     /// Windows split because saturated or unreadable.
     pub splits: u64,
     /// One-second windows still saturated.
@@ -97,6 +106,7 @@ impl ScanStats {
     pub fn add(&mut self, s: &ScanStats) {
         self.pages.add(&s.pages);
         self.requests += s.requests;
+        self.sent += s.sent;
         self.splits += s.splits;
         self.truncated += s.truncated;
         self.skipped += s.skipped;
@@ -359,6 +369,22 @@ impl WindowReader {
     /// start counts was sized already). Stops at the first client error, at a shutdown, or
     /// when the allowance runs out.
     pub async fn read(
+        &mut self,
+        window: Window,
+        presplit: bool,
+        sink: &mut dyn PageSink,
+        allowance: Allowance,
+        stats: &mut ScanStats,
+    ) -> Result<Completion, PollError> {
+        let sent = self.client.requests_sent();
+        let result = self
+            .read_parts(window, presplit, sink, allowance, stats)
+            .await;
+        stats.sent += self.client.requests_sent() - sent;
+        result
+    }
+
+    async fn read_parts(
         &mut self,
         window: Window,
         presplit: bool,

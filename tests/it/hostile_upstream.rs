@@ -406,6 +406,83 @@ async fn responses_that_never_finish() {
     s.recover().await;
 }
 
+/// `requests=` of the poll log lines is every request sent, the failed ones included: four 503s
+/// (three in a row fail one poll, one more is retried), and the lines add up to exactly what
+/// the upstream saw.
+#[tokio::test]
+async fn the_poll_line_counts_failed_requests_too() {
+    let mut s = Hostile::new(sim(118), |c| c.poll.retry.max_attempts = 3);
+    let victim = s.victim();
+    let mut left = 4;
+    s.tamper.set(move |x| {
+        if left > 0 && x.status == 200 && x.covers(victim) {
+            left -= 1;
+            Reply::Body {
+                status: 503,
+                content_type: "text/plain",
+                body: Bytes::from_static(b"busy"),
+                declare_length: false,
+            }
+        } else {
+            Reply::Pass
+        }
+    });
+    s.h.run_until(victim + Duration::minutes(3)).await;
+    assert_eq!(s.tamper.tampered(), 4);
+    assert!(
+        s.h.reports.iter().any(|r| r.error.is_some()),
+        "three 503s in a row fail a poll"
+    );
+    let logged: u64 = s
+        .logs
+        .lines_with(" requests=")
+        .iter()
+        .map(|l| {
+            let at = l.find(" requests=").unwrap() + " requests=".len();
+            let digits: String = l[at..].chars().take_while(char::is_ascii_digit).collect();
+            digits.parse::<u64>().unwrap()
+        })
+        .sum();
+    assert_eq!(
+        logged,
+        s.tamper.requests(),
+        "the poll lines' requests= add up to every request sent:\n{}",
+        s.logs.text()
+    );
+    s.recover().await;
+}
+
+/// An upstream that answers nothing but HTML with status 200: every window of a tick is split
+/// down to one second and skipped. Skipping keeps the watermark moving, but a tick that read
+/// nothing at all is a failed poll: `up` goes to 0 (so `SmartAssistSourceDown` can fire) until
+/// a body parses again.
+#[tokio::test]
+async fn a_tick_whose_every_window_is_skipped_is_a_failed_poll() {
+    let mut s = Hostile::new(sim(119), |c| c.poll.retry.max_attempts = 2);
+    s.h.run_until(t(START) + Duration::minutes(5)).await;
+    assert_eq!(s.own("smartassist_up"), 1.0);
+    let failures = s.own("smartassist_exporter_poll_failures_total");
+    s.tamper.set(|x| {
+        if x.status == 200 {
+            html(x)
+        } else {
+            Reply::Pass
+        }
+    });
+    let report = s.h.tick().await;
+    assert!(report.stats.skipped > 0, "{report:?}");
+    assert_eq!(report.stats.requests, 0, "no page parsed");
+    let err = report.error.expect("a tick that read nothing failed");
+    assert!(err.contains("skipped"), "{err}");
+    assert_eq!(s.own("smartassist_up"), 0.0);
+    assert_eq!(
+        s.own("smartassist_exporter_poll_failures_total"),
+        failures + 1.0
+    );
+    s.assert_logged("poll failed");
+    s.recover().await;
+}
+
 /// Numbers beyond `f64` in every page, for good: `1e400` in fields the typed pass reads
 /// (`csatScore` where the record has none, a queue entry's `firstResponseDuration`), `-1e400`
 /// and a 400-digit integer in a skipped one (`metaInfo`). No record is lost: the KPIs are exact
