@@ -258,9 +258,9 @@ pub enum AppError {
 
 /// Runs the exporter until `shutdown`: restores the checkpoint (if configured) before anything
 /// is served or polled, then pollers for every source on `clock` and the web server on
-/// `listener` (plain HTTP). On shutdown a poll in progress stops at its next page boundary,
-/// commits, and the final checkpoint is on disk before this returns. Reloads fail (no config
-/// file): see [`run_reloadable`].
+/// `listener` (plain HTTP). On shutdown a poll in progress stops where it is (a page boundary,
+/// or any wait of its client), commits, and the final checkpoint is on disk before this
+/// returns. Reloads fail (no config file): see [`run_reloadable`].
 pub async fn run(
     config: Config,
     clock: Arc<dyn Clock>,

@@ -238,8 +238,9 @@ impl SourcePoller {
         }
     }
 
-    /// Makes ticks stop at their next page boundary once `stop` turns true (what
-    /// [`SourcePoller::run`] does with its shutdown signal; tests call it to cut a tick short).
+    /// Makes ticks stop once `stop` turns true: at the next page boundary, or at once where the
+    /// client waits (budget, backoff, `Retry-After`, a response or its body). What
+    /// [`SourcePoller::run`] does with its shutdown signal; tests call it to cut a tick short.
     pub fn stop_when(&mut self, stop: tokio::sync::watch::Receiver<bool>) {
         self.reader.stop_when(stop);
     }
@@ -572,10 +573,10 @@ impl SourcePoller {
         );
     }
 
-    /// Polls every `poll.interval` until `shutdown` says stop; a tick in progress stops at its
-    /// next page boundary and commits what it counted. The first tick runs at once, unless the
-    /// poller took over a predecessor's cadence ([`SourcePoller::resume`]). Returns the poller,
-    /// so its progress can be handed on.
+    /// Polls every `poll.interval` until `shutdown` says stop; a tick in progress stops where it
+    /// is (a page boundary, or any wait of the client) and commits what it counted. The first
+    /// tick runs at once, unless the poller took over a predecessor's cadence
+    /// ([`SourcePoller::resume`]). Returns the poller, so its progress can be handed on.
     pub async fn run(mut self, mut shutdown: tokio::sync::watch::Receiver<bool>) -> Self {
         self.stop_when(shutdown.clone());
         let interval = to_chrono(self.poll.interval);

@@ -311,8 +311,10 @@ impl WindowReader {
         self.density.unwrap_or(0.0)
     }
 
-    /// Makes reads stop at their next page boundary once `stop` turns true.
+    /// Makes reads stop once `stop` turns true: at the next page boundary, or at once when the
+    /// client is waiting (budget, backoff, `Retry-After`, a response or its body).
     pub fn stop_when(&mut self, stop: tokio::sync::watch::Receiver<bool>) {
+        self.client.stop_when(stop.clone());
         self.stop = Some(stop);
     }
 
@@ -572,6 +574,7 @@ impl WindowReader {
         loop {
             let body = match self.client.fetch_page(req).await {
                 Ok(body) => body,
+                Err(ClientError::Stopped) => return Err(PollError::Stopped),
                 Err(ClientError::BodyTooLarge { .. }) => {
                     return Ok(Err(format!(
                         "body over limits.max_body_bytes ({})",
@@ -608,7 +611,10 @@ impl WindowReader {
                     }
                     tracing::warn!(source = %self.name, offset = req.offset, attempt, error = %e, "response body is not a page; retrying");
                     self.client.note_retry("bad_body");
-                    self.client.backoff(attempt).await;
+                    self.client.backoff(attempt).await.map_err(|e| match e {
+                        ClientError::Stopped => PollError::Stopped,
+                        other => PollError::Client(other),
+                    })?;
                 }
             }
         }
