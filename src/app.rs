@@ -47,8 +47,12 @@ impl App {
     /// As [`App::new`], continuing from the checkpoint at `state.path` when there is one
     /// (see [`state::load`]): counters resume, pollers built by [`pollers`] continue from the
     /// restored watermarks, rescans and seen ids. Restored sources no longer configured are
-    /// dropped; a source whose account or stream changed starts fresh.
+    /// dropped; a source whose account or stream changed starts fresh. A `state.path` whose
+    /// directory cannot be written is refused (a config error naming the key).
     pub fn restore(config: &Config, now: DateTime<Utc>) -> Result<Self, StateError> {
+        if let Some(path) = &config.state.path {
+            state::check_writable(path)?;
+        }
         let restored = match &config.state.path {
             Some(path) => state::load(path, &config.buckets, now)?
                 .map(|r| r.sources)
@@ -132,7 +136,20 @@ impl ExporterView for App {
     }
 
     fn ready(&self) -> bool {
-        self.status.ready()
+        self.status.ready() && self.store.write_error().is_none()
+    }
+
+    fn readiness(&self) -> Result<(), String> {
+        // A checkpoint that cannot be written holds back every new count while polls still
+        // succeed: not ready, and the reason says which file and why.
+        if let Some(why) = self.store.write_error() {
+            return Err(format!("Not ready: {why}"));
+        }
+        if self.status.ready() {
+            Ok(())
+        } else {
+            Err("Not ready".to_owned())
+        }
     }
 
     fn reload(&self) -> Option<ReloadFuture> {
@@ -331,4 +348,43 @@ pub async fn run_reloadable(
         tracing::info!(path = %path.display(), "final checkpoint written");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn ready_says_when_the_checkpoint_cannot_be_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let yaml = "sources:\n  - name: prod\n    host: http://127.0.0.1:9\n    account_id: acct\n    stream_id: st-1\n    auth: { jwt: tok }\nstate: { path: gone/state.json }\n";
+        let config = Config::from_yaml_str(yaml, dir.path()).unwrap();
+        let app = App::new(&config);
+        app.status.mark_restored();
+        let now = Utc::now();
+        app.status.record_success("prod", now, now);
+        assert_eq!(app.readiness(), Ok(()));
+
+        let state = crate::state::SourceState {
+            identity: state::identity("acct", "st-1"),
+            watermark: now,
+            offsets: crate::poller::reader::OffsetSemantics::Auto,
+            open: Default::default(),
+            rescans: Vec::new(),
+            seen: Default::default(),
+            kpis: Default::default(),
+        };
+        assert!(!app.store.commit("prod", state.view(), now).await);
+        let why = app.readiness().unwrap_err();
+        assert!(
+            why.starts_with("Not ready: cannot write the checkpoint "),
+            "{why}"
+        );
+        assert!(why.contains("gone/state.json"), "{why}");
+        assert!(!app.ready());
+
+        std::fs::create_dir(dir.path().join("gone")).unwrap();
+        assert!(app.store.flush(now).await);
+        assert_eq!(app.readiness(), Ok(()), "ready again once a write succeeds");
+    }
 }

@@ -69,6 +69,15 @@ pub trait ExporterView: Send + Sync + 'static {
     fn sources(&self) -> Vec<SourceStatus>;
     /// True once state is restored and every source finished its first API round trip.
     fn ready(&self) -> bool;
+    /// What `/-/ready` answers: `Ok` when ready, else the one line it says why (a probe's
+    /// log shows that line, so an operator need not dig in the exporter's own log).
+    fn readiness(&self) -> Result<(), String> {
+        if self.ready() {
+            Ok(())
+        } else {
+            Err("Not ready".to_owned())
+        }
+    }
     /// Starts a config reload (`POST /-/reload`): the future ends once the new config is in
     /// effect, or with the one-line reason it was refused (the old config then stays).
     /// `None` when this view cannot reload.
@@ -294,9 +303,9 @@ async fn healthy() -> Response {
 }
 
 async fn ready(State(s): State<AppState>) -> Response {
-    match read_view(&s.view, |v| v.ready()).await {
-        Ok(true) => text(StatusCode::OK, "Ready"),
-        Ok(false) => text(StatusCode::SERVICE_UNAVAILABLE, "Not ready"),
+    match read_view(&s.view, |v| v.readiness()).await {
+        Ok(Ok(())) => text(StatusCode::OK, "Ready"),
+        Ok(Err(why)) => text(StatusCode::SERVICE_UNAVAILABLE, why),
         Err(resp) => resp,
     }
 }

@@ -21,7 +21,25 @@ pub fn temp_path(path: &Path) -> PathBuf {
     path.with_file_name(name)
 }
 
-fn directory_of(path: &Path) -> &Path {
+/// Checks that a checkpoint can be written beside `path`: creates a file of its own in the
+/// directory (exclusively, so nothing there is touched) and removes it. Run at startup, so a
+/// missing or read-only directory stops the start instead of holding back every count later.
+pub fn probe_directory(path: &Path) -> io::Result<()> {
+    let mut name = std::ffi::OsString::from(".");
+    name.push(path.file_name().unwrap_or_default());
+    name.push(format!(".probe-{}", std::process::id()));
+    let probe = directory_of(path).join(name);
+    let written = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&probe)
+        .and_then(|mut f| f.write_all(b"probe"));
+    let removed = fs::remove_file(&probe);
+    written?;
+    removed
+}
+
+pub(crate) fn directory_of(path: &Path) -> &Path {
     match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
         _ => Path::new("."),

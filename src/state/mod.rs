@@ -159,6 +159,21 @@ pub fn load(
     }
 }
 
+/// Refuses a `state.path` whose directory cannot be written (missing, read-only, not a
+/// directory), naming the key: checked at startup, because once running a failing write only
+/// holds back new counts while polls look healthy.
+pub fn check_writable(path: &Path) -> Result<(), ConfigError> {
+    file::probe_directory(path).map_err(|e| {
+        ConfigError::invalid(
+            "state.path",
+            format!(
+                "cannot write a checkpoint in {}: {e}",
+                file::directory_of(path).display()
+            ),
+        )
+    })
+}
+
 /// Checkpoint bytes to state, without touching the file system. `path` only names the file in
 /// errors.
 pub fn parse(bytes: &[u8], buckets: &Buckets, path: &Path) -> Result<Restored, Rejected> {

@@ -380,6 +380,63 @@ async fn nothing_is_published_until_its_checkpoint_is_on_disk() {
 }
 
 #[tokio::test]
+async fn a_failing_write_shows_in_the_self_metrics_and_the_store() {
+    let d = dir();
+    let missing = d.path().join("not-yet");
+    let path = missing.join("state.json");
+    let m = metrics();
+    let store = StateStore::new(
+        Some(path.clone()),
+        &Buckets::default(),
+        m.clone(),
+        &BTreeMap::new(),
+    );
+    let failures = || m.own.checkpoint_failures.get();
+    let last_success = || m.own.checkpoint_last_success.get();
+    assert!(!store.commit(SOURCE, rich_state().view(), now()).await);
+    assert!(!store.flush(now()).await);
+    assert_eq!(failures(), 2, "each failed write counts");
+    assert_eq!(last_success(), 0.0, "never written");
+    let why = store.write_error().expect("the failure is kept");
+    assert!(why.contains("not-yet/state.json"), "{why}");
+    assert!(why.contains("No such file"), "{why}");
+    let text = String::from_utf8(m.encode_self_metrics()).unwrap();
+    assert!(
+        text.contains("smartassist_exporter_checkpoint_failures_total 2"),
+        "{text}"
+    );
+
+    std::fs::create_dir(&missing).unwrap();
+    let later = now() + Duration::seconds(90);
+    assert!(store.flush(later).await);
+    assert_eq!(store.write_error(), None, "cleared by a good write");
+    assert_eq!(failures(), 2);
+    assert_eq!(last_success(), later.timestamp() as f64);
+}
+
+#[test]
+fn a_state_directory_that_cannot_be_written_is_refused_naming_the_key() {
+    let d = dir();
+    let missing = d.path().join("missing").join("state.json");
+    let e = check_writable(&missing).unwrap_err().to_string();
+    assert!(e.starts_with("config error: state.path: "), "{e}");
+    assert!(e.contains("No such file"), "{e}");
+    // A regular file where the directory should be (root writes anywhere, so no chmod).
+    std::fs::write(d.path().join("file"), b"").unwrap();
+    let under_file = d.path().join("file").join("state.json");
+    let e = check_writable(&under_file).unwrap_err().to_string();
+    assert!(e.starts_with("config error: state.path: "), "{e}");
+
+    let fine = d.path().join("state.json");
+    check_writable(&fine).unwrap();
+    assert_eq!(
+        std::fs::read_dir(d.path()).unwrap().count(),
+        1,
+        "the probe leaves nothing behind"
+    );
+}
+
+#[tokio::test]
 async fn a_forgotten_source_leaves_the_checkpoint() {
     let d = dir();
     let path = d.path().join("state.json");

@@ -1,5 +1,6 @@
 //! The checkpoint through the binary: other buckets stop the start with exit 2 naming
-//! `buckets`; a corrupt checkpoint is moved aside and the exporter serves and stops cleanly.
+//! `buckets`, and so does a state directory that cannot be written (naming `state.path`); a
+//! corrupt checkpoint is moved aside and the exporter serves and stops cleanly.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -130,4 +131,22 @@ fn a_corrupt_checkpoint_is_moved_aside_and_the_exporter_runs() {
     assert!(status.success(), "{status:?}\n{text}");
     assert!(text.contains("level=error"), "{text}");
     assert!(text.contains("moved aside"), "{text}");
+}
+
+#[test]
+fn a_state_directory_that_cannot_be_written_stops_the_start_naming_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), "");
+    let yaml = std::fs::read_to_string(&cfg)
+        .unwrap()
+        .replace("path: state.json", "path: missing/state.json");
+    std::fs::write(&cfg, yaml).unwrap();
+    let out = exporter(&cfg).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let last = stderr.lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with("config error: state.path: cannot write a checkpoint in "),
+        "{stderr}"
+    );
 }

@@ -517,7 +517,7 @@ fn alerts_have_severity_annotations_runbooks_and_tests() {
             "{name}: promtool tests where it fires and where it must not"
         );
     }
-    assert_eq!(alerts, 8);
+    assert_eq!(alerts, 9);
 }
 
 #[test]
