@@ -313,6 +313,15 @@ pub async fn run_reloadable(
     web: WebConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), AppError> {
+    // Held until the final checkpoint is written: a second exporter on the same checkpoint
+    // refuses to start meanwhile.
+    let _lock = match &config.state.path {
+        Some(path) => {
+            state::check_writable(path).map_err(StateError::from)?;
+            Some(state::lock(path).map_err(StateError::from)?)
+        }
+        None => None,
+    };
     let app = Arc::new(App::restore(&config, clock.now())?);
     let budgets = Arc::new(LimiterRegistry::new(
         config.poll.max_requests_per_minute,

@@ -436,6 +436,47 @@ fn a_state_directory_that_cannot_be_written_is_refused_naming_the_key() {
     );
 }
 
+#[cfg(unix)]
+#[tokio::test]
+async fn a_symlink_planted_as_the_temp_file_is_not_followed() {
+    let d = dir();
+    let path = d.path().join("state.json");
+    let target = d.path().join("precious");
+    std::fs::write(&target, b"not yours").unwrap();
+    std::os::unix::fs::symlink(&target, file::temp_path(&path)).unwrap();
+
+    let state = rich_state();
+    write(&path, &state).await;
+    assert_eq!(
+        std::fs::read(&target).unwrap(),
+        b"not yours",
+        "the target is untouched"
+    );
+    assert!(
+        !std::fs::symlink_metadata(&path).unwrap().is_symlink(),
+        "the checkpoint is a file of its own"
+    );
+    let restored = load(&path, &Buckets::default(), now()).unwrap().unwrap();
+    assert_eq!(restored.sources[SOURCE], state);
+    assert!(!file::temp_path(&path).exists(), "renamed away");
+}
+
+#[test]
+fn a_second_lock_on_the_same_checkpoint_is_refused_naming_the_key() {
+    let d = dir();
+    let path = d.path().join("state.json");
+    let first = lock(&path).unwrap();
+    let e = lock(&path).unwrap_err().to_string();
+    assert!(e.starts_with("config error: state.path: "), "{e}");
+    assert!(e.contains("in use by another running exporter"), "{e}");
+    assert!(e.contains("state.json.lock"), "{e}");
+    // Another checkpoint in the same directory is another exporter's business.
+    let other = lock(&d.path().join("other.json")).unwrap();
+    drop(first);
+    let again = lock(&path).expect("free once the holder is gone");
+    drop((again, other));
+}
+
 #[tokio::test]
 async fn a_forgotten_source_leaves_the_checkpoint() {
     let d = dir();
