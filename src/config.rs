@@ -12,6 +12,7 @@
 
 mod error;
 mod expand;
+pub mod files;
 mod secret;
 pub mod units;
 mod validate;
@@ -348,7 +349,8 @@ impl Default for Limits {
 impl Config {
     /// Reads, expands, parses and validates the config file at `path`.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::read(path, &e))?;
+        let text = files::read_capped_text(path, files::MAX_CONFIG_BYTES)
+            .map_err(|e| ConfigError::read(path, &e))?;
         // Absolute, so a `*_file` secret re-read after a 401 is found whatever the cwd is then.
         let absolute = std::path::absolute(path).map_err(|e| ConfigError::read(path, &e))?;
         let base_dir = absolute.parent().unwrap_or(Path::new("/"));
@@ -368,6 +370,9 @@ impl Config {
         base_dir: &Path,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Config, ConfigError> {
+        files::check_yaml_depth(text).map_err(|message| ConfigError::Syntax {
+            message: format!("invalid YAML: {message}"),
+        })?;
         let mut tree: serde_yaml_ng::Value =
             serde_yaml_ng::from_str(text).map_err(|e| ConfigError::syntax(&e))?;
         if tree.is_null() {

@@ -26,7 +26,7 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::Router;
 
-use crate::config::ConfigError;
+use crate::config::{files, ConfigError};
 
 pub use auth::{BadHash, BasicAuth, REALM};
 pub use rate_limit::RateLimiter;
@@ -109,7 +109,7 @@ impl WebConfig {
     /// every value checked, so a config that loads is one that serves. Relative paths in it are
     /// relative to the file's directory, as in the toolkit.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
+        let text = files::read_capped_text(path, files::MAX_CONFIG_BYTES).map_err(|e| {
             ConfigError::invalid(FLAG, format!("cannot read {}: {e}", path.display()))
         })?;
         let absolute = std::path::absolute(path).map_err(|e| {
@@ -120,6 +120,8 @@ impl WebConfig {
 
     /// Parses web config text; relative paths are resolved against `base_dir`.
     pub fn from_yaml_str(text: &str, base_dir: &Path) -> Result<Self, ConfigError> {
+        files::check_yaml_depth(text)
+            .map_err(|e| ConfigError::invalid(FLAG, format!("invalid YAML: {e}")))?;
         let mut tree: serde_yaml_ng::Value = serde_yaml_ng::from_str(text)
             .map_err(|e| ConfigError::invalid(FLAG, format!("invalid YAML: {e}")))?;
         if tree.is_null() {
