@@ -135,6 +135,14 @@ pub struct WebArgs {
         env = "SMARTASSIST_EXPORTER_WEB_CONFIG_FILE"
     )]
     pub config_file: Option<PathBuf>,
+
+    /// Enable `POST /-/reload` (SIGHUP always reloads).
+    #[arg(
+        long = "web.enable-lifecycle",
+        value_parser = BoolishValueParser::new(),
+        env = "SMARTASSIST_EXPORTER_WEB_ENABLE_LIFECYCLE"
+    )]
+    pub enable_lifecycle: bool,
 }
 
 /// Logging flags; accepted before or after a subcommand.

@@ -159,7 +159,8 @@ fn web_settings(web: &WebArgs) -> anyhow::Result<(TelemetryPath, WebConfig)> {
     let web_config = match &web.config_file {
         Some(file) => WebConfig::load(file)?,
         None => WebConfig::default(),
-    };
+    }
+    .with_lifecycle(web.enable_lifecycle);
     Ok((telemetry_path, web_config))
 }
 

@@ -155,7 +155,7 @@ pub async fn serve_with(
             "listening"
         );
     }
-    let app = web.apply(router(view, opts));
+    let app = web.apply(router_with(view, opts, web.lifecycle()));
     match web.tls() {
         Some(tls) => {
             security::serve_tls::serve(listener, app, tls.clone(), web.http2(), shutdown).await?
@@ -175,6 +175,12 @@ pub async fn serve_with(
 /// Every route but `/-/reload` answers GET and HEAD (HEAD gets the same headers, no body);
 /// `/-/reload` answers POST only, as in Prometheus. Other methods get 405, unknown paths 404.
 pub fn router(view: Arc<dyn ExporterView>, opts: HttpOptions) -> Router {
+    router_with(view, opts, true)
+}
+
+/// [`router`], with `POST /-/reload` answering 403 unless `lifecycle` (as Prometheus does
+/// without `--web.enable-lifecycle`).
+pub fn router_with(view: Arc<dyn ExporterView>, opts: HttpOptions, lifecycle: bool) -> Router {
     let state = AppState {
         view,
         version: opts.version,
@@ -185,7 +191,14 @@ pub fn router(view: Arc<dyn ExporterView>, opts: HttpOptions) -> Router {
         .route("/", get(landing_page))
         .route("/-/healthy", get(healthy))
         .route("/-/ready", get(ready))
-        .route("/-/reload", post(reload))
+        .route(
+            "/-/reload",
+            if lifecycle {
+                post(reload)
+            } else {
+                post(lifecycle_disabled)
+            },
+        )
         .fallback(not_found)
         .with_state(state)
 }
@@ -308,6 +321,11 @@ async fn ready(State(s): State<AppState>) -> Response {
         Ok(Err(why)) => text(StatusCode::SERVICE_UNAVAILABLE, why),
         Err(resp) => resp,
     }
+}
+
+/// `POST /-/reload` without `--web.enable-lifecycle`: Prometheus' answer.
+async fn lifecycle_disabled() -> Response {
+    text(StatusCode::FORBIDDEN, "Lifecycle API is not enabled.")
 }
 
 /// 200 once the new config is in effect; 500 with the one-line reason otherwise.

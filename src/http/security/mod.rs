@@ -52,6 +52,8 @@ pub struct WebConfig {
     headers: Arc<Vec<(HeaderName, HeaderValue)>>,
     auth: Option<Arc<BasicAuth>>,
     rate_limit: Option<Arc<RateLimiter>>,
+    /// `--web.enable-lifecycle`: whether `POST /-/reload` works.
+    lifecycle: bool,
 }
 
 impl Default for WebConfig {
@@ -62,6 +64,7 @@ impl Default for WebConfig {
             headers: Arc::default(),
             auth: None,
             rate_limit: None,
+            lifecycle: false,
         }
     }
 }
@@ -159,7 +162,21 @@ impl WebConfig {
             headers: Arc::new(headers),
             auth,
             rate_limit,
+            lifecycle: false,
         })
+    }
+
+    /// With `on` (`--web.enable-lifecycle`), `POST /-/reload` reloads the config; without it,
+    /// it answers 403, as in Prometheus: anyone who reaches the port (and passes basic auth)
+    /// could otherwise make the exporter re-read its files at will. SIGHUP always works.
+    pub fn with_lifecycle(mut self, on: bool) -> Self {
+        self.lifecycle = on;
+        self
+    }
+
+    /// Whether `POST /-/reload` is enabled (`--web.enable-lifecycle`).
+    pub fn lifecycle(&self) -> bool {
+        self.lifecycle
     }
 
     /// The TLS config, when the file asks for TLS.
