@@ -2,9 +2,11 @@
 //!
 //! bcrypt costs tens of milliseconds per check, on purpose. So verified credentials are cached
 //! (as a SHA-256 of user, hash and password, never the password itself), only one bcrypt runs
-//! at a time (a flood of bad guesses uses one core, not all), and an unknown user is checked
-//! against a dummy hash of the same cost as the real ones, so response time does not tell
-//! which users exist.
+//! at a time (a flood of bad guesses uses one core, not all), and every check costs the work of
+//! one bcrypt at the highest cost among the users, whoever is asked for: an unknown user is
+//! checked against a dummy hash of that cost, and a user whose own hash is cheaper is padded
+//! with dummy hashes up to it, so response time tells neither which users exist nor which of
+//! them have the cheaper hashes.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -33,10 +35,19 @@ pub struct BasicAuth {
     users: HashMap<String, Secret>,
     /// A bcrypt hash of a password nobody sends, at the highest cost among the users.
     dummy: String,
+    /// The highest cost among the users.
+    max_cost: u32,
+    /// Dummy hashes at every cost from the lowest user's up to (not including) `max_cost`. A
+    /// check against a hash of cost `c` is padded with those of costs `c..max_cost`: bcrypt's
+    /// work doubles per cost, so 2^c + 2^c + 2^(c+1) + ... + 2^(max-1) = 2^max, the work of
+    /// one check at `max_cost` (what an unknown user costs).
+    pads: HashMap<u32, String>,
     /// Only one bcrypt at a time.
     bcrypt_gate: Arc<tokio::sync::Semaphore>,
     cache: Mutex<Cache>,
     bcrypt_runs: AtomicU64,
+    /// bcrypt work done, in units of one round at cost 0 (2^cost per hash checked).
+    bcrypt_work: AtomicU64,
 }
 
 impl std::fmt::Debug for BasicAuth {
@@ -62,6 +73,7 @@ impl BasicAuth {
     pub fn new(users: impl IntoIterator<Item = (String, Secret)>) -> Result<Self, BadHash> {
         let users: HashMap<String, Secret> = users.into_iter().collect();
         let mut max_cost = 0;
+        let mut min_cost = u32::MAX;
         let mut names: Vec<&String> = users.keys().collect();
         names.sort();
         for user in names {
@@ -80,29 +92,40 @@ impl BasicAuth {
                 )));
             }
             max_cost = max_cost.max(cost);
+            min_cost = min_cost.min(cost);
         }
+        let dummy_at = |cost: u32| {
+            bcrypt::hash_with_salt(b"not a password anyone sends", cost, DUMMY_SALT)
+                .map(|h| h.format_for_version(bcrypt::Version::TwoB))
+                .map_err(|e| BadHash {
+                    user: String::new(),
+                    message: e.to_string(),
+                })
+        };
+        let pads = (min_cost..max_cost)
+            .map(|cost| dummy_at(cost).map(|h| (cost, h)))
+            .collect::<Result<HashMap<_, _>, _>>()?;
         // Without users the dummy is never used; skip the bcrypt.
         let dummy = if users.is_empty() {
             String::new()
         } else {
-            bcrypt::hash_with_salt(b"not a password anyone sends", max_cost, DUMMY_SALT)
-                .map_err(|e| BadHash {
-                    user: String::new(),
-                    message: e.to_string(),
-                })?
-                .format_for_version(bcrypt::Version::TwoB)
+            dummy_at(max_cost)?
         };
         Ok(Self {
             users,
             dummy,
+            max_cost,
+            pads,
             bcrypt_gate: Arc::new(tokio::sync::Semaphore::new(1)),
             cache: Mutex::new(Cache::default()),
             bcrypt_runs: AtomicU64::new(0),
+            bcrypt_work: AtomicU64::new(0),
         })
     }
 
-    /// Whether `user` and `password` are right. Cached on success; otherwise costs one bcrypt,
-    /// whether or not the user exists.
+    /// Whether `user` and `password` are right. Cached on success; otherwise costs the work of
+    /// one bcrypt at the users' highest cost, whether or not the user exists and whatever its
+    /// own hash costs.
     pub async fn verify(&self, user: &str, password: &[u8]) -> bool {
         let known = self.users.get(user);
         let hash = known.map_or(self.dummy.as_str(), |h| h.expose());
@@ -120,11 +143,24 @@ impl BasicAuth {
             return false;
         };
         self.bcrypt_runs.fetch_add(1, Ordering::Relaxed);
+        let cost = hash
+            .parse::<bcrypt::HashParts>()
+            .map_or(self.max_cost, |p| p.get_cost());
+        let pads: Vec<String> = (cost..self.max_cost)
+            .filter_map(|c| self.pads.get(&c).cloned())
+            .collect();
+        let work = (1u64 << cost) + pads.iter().map(|h| cost_of(h)).sum::<u64>();
+        self.bcrypt_work.fetch_add(work, Ordering::Relaxed);
         let (hash, password) = (hash.to_owned(), password.to_vec());
         // Like Go's bcrypt, a password over 72 bytes never matches (no silent truncation).
         let matched = tokio::task::spawn_blocking(move || {
             let _permit = permit;
-            bcrypt::non_truncating_verify(password, &hash).unwrap_or(false)
+            let matched = bcrypt::non_truncating_verify(&password, &hash).unwrap_or(false);
+            for pad in &pads {
+                // Work only: the result is never used.
+                let _ = bcrypt::non_truncating_verify(&password, pad);
+            }
+            matched
         })
         .await
         .unwrap_or(false);
@@ -143,10 +179,22 @@ impl BasicAuth {
         self.bcrypt_runs.load(Ordering::Relaxed)
     }
 
+    /// The bcrypt work done so far, in units of 2^cost per hash checked (pads included): what
+    /// timing would show, without measuring time.
+    pub fn bcrypt_work(&self) -> u64 {
+        self.bcrypt_work.load(Ordering::Relaxed)
+    }
+
     /// How many users are configured.
     pub fn users(&self) -> usize {
         self.users.len()
     }
+}
+
+/// The work of one check against `hash`: 2^cost.
+fn cost_of(hash: &str) -> u64 {
+    hash.parse::<bcrypt::HashParts>()
+        .map_or(0, |p| 1u64 << p.get_cost())
 }
 
 /// SHA-256 over length-prefixed user and hash, then the password: the hash is part of the key,
@@ -269,6 +317,37 @@ mod tests {
         // Bob's password is not Alice's.
         assert!(!a.verify("bob", b"s3cret").await);
         assert!(a.verify("bob", b"other").await);
+    }
+
+    #[tokio::test]
+    async fn every_failed_check_costs_the_work_of_the_dearest_hash() {
+        let users = [("cheap", 4), ("dear", 7)].map(|(u, cost)| {
+            (
+                u.to_owned(),
+                Secret::new(bcrypt::hash("s3cret", cost).unwrap()),
+            )
+        });
+        let a = BasicAuth::new(users).unwrap();
+        let work = |user: &'static str| {
+            let a = &a;
+            async move {
+                let before = a.bcrypt_work();
+                assert!(!a.verify(user, b"wrong").await);
+                a.bcrypt_work() - before
+            }
+        };
+        let unknown = work("mallory").await;
+        assert_eq!(unknown, 1 << 7);
+        assert_eq!(work("dear").await, unknown);
+        assert_eq!(
+            work("cheap").await,
+            unknown,
+            "a user with a cheaper hash cannot be told apart by timing"
+        );
+        assert!(
+            a.verify("cheap", b"s3cret").await,
+            "padding changes no answer"
+        );
     }
 
     #[tokio::test]
