@@ -27,6 +27,12 @@ pub const REALM: &str = "smartassist-exporter";
 /// How many verified credentials are remembered. A handful of scrapers use one each.
 const CACHE_CAPACITY: usize = 256;
 
+/// The most credential checks that may wait for or run bcrypt at once. Beyond it, a check
+/// that would need bcrypt is refused at once (429): with one bcrypt at a time, a queue of 200
+/// wrong passwords made a scraper's first check wait 12.5 s behind them. A handful covers
+/// every real scraper starting at the same moment.
+pub const MAX_PENDING_CHECKS: usize = 8;
+
 /// Salt of the dummy hash an unknown user is checked against; any fixed value does.
 const DUMMY_SALT: [u8; 16] = *b"smartassist-dumy";
 
@@ -44,6 +50,10 @@ pub struct BasicAuth {
     pads: HashMap<u32, String>,
     /// Only one bcrypt at a time.
     bcrypt_gate: Arc<tokio::sync::Semaphore>,
+    /// Checks waiting for or running bcrypt, at most [`MAX_PENDING_CHECKS`].
+    pending: Arc<tokio::sync::Semaphore>,
+    /// Checks refused because [`MAX_PENDING_CHECKS`] were pending.
+    refused_busy: AtomicU64,
     cache: Mutex<Cache>,
     bcrypt_runs: AtomicU64,
     /// bcrypt work done, in units of one round at cost 0 (2^cost per hash checked).
@@ -56,6 +66,17 @@ impl std::fmt::Debug for BasicAuth {
             .field("users", &self.users.len())
             .finish_non_exhaustive()
     }
+}
+
+/// The outcome of one credential check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Right credentials.
+    Allowed,
+    /// Wrong credentials (or none): 401.
+    Denied,
+    /// Not checked: [`MAX_PENDING_CHECKS`] checks already wait for bcrypt (429).
+    Busy,
 }
 
 /// Why a user's hash was refused.
@@ -117,6 +138,8 @@ impl BasicAuth {
             max_cost,
             pads,
             bcrypt_gate: Arc::new(tokio::sync::Semaphore::new(1)),
+            pending: Arc::new(tokio::sync::Semaphore::new(MAX_PENDING_CHECKS)),
+            refused_busy: AtomicU64::new(0),
             cache: Mutex::new(Cache::default()),
             bcrypt_runs: AtomicU64::new(0),
             bcrypt_work: AtomicU64::new(0),
@@ -127,6 +150,13 @@ impl BasicAuth {
     /// one bcrypt at the users' highest cost, whether or not the user exists and whatever its
     /// own hash costs.
     pub async fn verify(&self, user: &str, password: &[u8]) -> bool {
+        self.check(user, password).await == Verdict::Allowed
+    }
+
+    /// [`BasicAuth::verify`], telling a refusal for want of capacity ([`Verdict::Busy`]: too
+    /// many checks pending, nothing hashed) from wrong credentials. Verified credentials take
+    /// the cached path and are never busy.
+    pub async fn check(&self, user: &str, password: &[u8]) -> Verdict {
         let known = self.users.get(user);
         let hash = known.map_or(self.dummy.as_str(), |h| h.expose());
         let key = cache_key(user, hash, password);
@@ -137,10 +167,14 @@ impl BasicAuth {
                 .unwrap_or_else(|e| e.into_inner())
                 .contains(&key)
         {
-            return true;
+            return Verdict::Allowed;
         }
+        let Ok(_pending) = self.pending.clone().try_acquire_owned() else {
+            self.refused_busy.fetch_add(1, Ordering::Relaxed);
+            return Verdict::Busy;
+        };
         let Ok(permit) = self.bcrypt_gate.clone().acquire_owned().await else {
-            return false;
+            return Verdict::Denied;
         };
         self.bcrypt_runs.fetch_add(1, Ordering::Relaxed);
         let cost = hash
@@ -171,7 +205,16 @@ impl BasicAuth {
                 .unwrap_or_else(|e| e.into_inner())
                 .insert(key);
         }
-        ok
+        if ok {
+            Verdict::Allowed
+        } else {
+            Verdict::Denied
+        }
+    }
+
+    /// How many checks were refused for want of capacity ([`Verdict::Busy`]).
+    pub fn refused_busy(&self) -> u64 {
+        self.refused_busy.load(Ordering::Relaxed)
     }
 
     /// How many bcrypt checks ran (cache misses), for tests and curiosity.
@@ -256,15 +299,31 @@ pub(super) async fn require(
     request: Request,
     next: Next,
 ) -> Response {
-    let ok = match credentials(request.headers()) {
-        Some((user, password)) => auth.verify(&user, &password).await,
-        None => false,
+    let verdict = match credentials(request.headers()) {
+        Some((user, password)) => auth.check(&user, &password).await,
+        None => Verdict::Denied,
     };
-    if ok {
-        next.run(request).await
-    } else {
-        unauthorized()
+    match verdict {
+        Verdict::Allowed => next.run(request).await,
+        Verdict::Denied => unauthorized(),
+        Verdict::Busy => busy(),
     }
+}
+
+/// 429 before any hashing: too many credential checks pending (a password flood, most likely).
+fn busy() -> Response {
+    (
+        StatusCode::TOO_MANY_REQUESTS,
+        [
+            (header::RETRY_AFTER, HeaderValue::from_static("1")),
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/plain; charset=utf-8"),
+            ),
+        ],
+        "Too many credential checks in progress",
+    )
+        .into_response()
 }
 
 fn unauthorized() -> Response {
@@ -347,6 +406,62 @@ mod tests {
         assert!(
             a.verify("cheap", b"s3cret").await,
             "padding changes no answer"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_password_flood_is_refused_before_hashing_and_scrapers_stay_fast() {
+        let a = Arc::new(
+            BasicAuth::new([(
+                "prometheus".to_owned(),
+                Secret::new(bcrypt::hash("s3cret", 10).unwrap()),
+            )])
+            .unwrap(),
+        );
+        assert!(
+            a.verify("prometheus", b"s3cret").await,
+            "verified once: cached"
+        );
+        let flood: Vec<_> = (0..200)
+            .map(|i| {
+                let a = a.clone();
+                tokio::spawn(async move {
+                    let started = std::time::Instant::now();
+                    let verdict = a.check("prometheus", format!("guess{i}").as_bytes()).await;
+                    (verdict, started.elapsed())
+                })
+            })
+            .collect();
+        // The flood is under way once the bound turns checks away.
+        while a.refused_busy() == 0 {
+            tokio::task::yield_now().await;
+        }
+        let started = std::time::Instant::now();
+        assert_eq!(a.check("prometheus", b"s3cret").await, Verdict::Allowed);
+        assert_eq!(a.check("mallory", b"guess").await, Verdict::Busy);
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(1),
+            "a valid scrape during the flood: {:?}",
+            started.elapsed()
+        );
+        let mut busy = 0;
+        for task in flood {
+            let (verdict, took) = task.await.unwrap();
+            if verdict == Verdict::Busy {
+                busy += 1;
+                assert!(
+                    took < std::time::Duration::from_secs(1),
+                    "refused fast: {took:?}"
+                );
+            } else {
+                assert_eq!(verdict, Verdict::Denied);
+            }
+        }
+        assert!(busy >= 200 - 2 * MAX_PENDING_CHECKS, "{busy} refused");
+        assert!(
+            a.bcrypt_runs() <= 1 + 2 * MAX_PENDING_CHECKS as u64,
+            "bcrypt work in flight is bounded: {} runs",
+            a.bcrypt_runs()
         );
     }
 
