@@ -150,22 +150,13 @@ pub async fn serve_with(
             address = %addr,
             telemetry_path = %opts.telemetry_path,
             tls = web.tls().is_some(),
-            http2 = web.tls().is_some() && web.http2(),
+            http2 = web.http2(),
             basic_auth = web.basic_auth().is_some(),
             "listening"
         );
     }
     let app = web.apply(router_with(view, opts, web.lifecycle()));
-    match web.tls() {
-        Some(tls) => {
-            security::serve_tls::serve(listener, app, tls.clone(), web.http2(), shutdown).await?
-        }
-        None => {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(shutdown)
-                .await?
-        }
-    }
+    security::serve_tls::serve(listener, app, web.tls().cloned(), web.http2(), shutdown).await?;
     tracing::info!("web server stopped");
     Ok(())
 }

@@ -412,6 +412,63 @@ async fn basic_auth_works_without_tls_too() {
     server.shutdown().await;
 }
 
+/// What a plain-HTTP server answers to a client that speaks HTTP/2 by prior knowledge: the
+/// connection preface and an empty SETTINGS frame, then the first bytes back.
+async fn h2c_prior_knowledge(addr: SocketAddr) -> Vec<u8> {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    tcp.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\0\0\0\x04\0\0\0\0\0")
+        .await
+        .unwrap();
+    let mut answer = vec![0; 9];
+    let mut read = 0;
+    while read < answer.len() {
+        match tokio::time::timeout(GUARD, tcp.read(&mut answer[read..]))
+            .await
+            .expect("an answer or a close")
+        {
+            Ok(0) | Err(_) => break,
+            Ok(n) => read += n,
+        }
+    }
+    answer.truncate(read);
+    answer
+}
+
+#[tokio::test]
+async fn plain_http2_prior_knowledge_follows_the_http2_setting() {
+    // On by default: the server's first frame is its SETTINGS (type 4).
+    let on = Server::start(WebConfig::default()).await;
+    let answer = h2c_prior_knowledge(on.addr).await;
+    assert_eq!(
+        answer.get(3),
+        Some(&4),
+        "an HTTP/2 SETTINGS frame: {answer:?}"
+    );
+    on.shutdown().await;
+
+    let dir = tempfile::tempdir().unwrap();
+    let web =
+        WebConfig::from_yaml_str("http_server_config:\n  http2: false\n", dir.path()).unwrap();
+    let off = Server::start(web).await;
+    let answer = h2c_prior_knowledge(off.addr).await;
+    assert!(
+        answer.is_empty() || answer.starts_with(b"HTTP/1.1 4"),
+        "HTTP/2 is refused: {:?}",
+        String::from_utf8_lossy(&answer)
+    );
+    // HTTP/1.1 still works.
+    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    let resp = client
+        .get(format!("http://{}/metrics", off.addr))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(resp.version(), reqwest::Version::HTTP_11);
+    off.shutdown().await;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Client certificates
 

@@ -184,7 +184,7 @@ impl WebConfig {
         self.tls.as_ref()
     }
 
-    /// `http_server_config.http2` (only used with TLS).
+    /// `http_server_config.http2`: HTTP/2 by ALPN with TLS, by prior knowledge without.
     pub fn http2(&self) -> bool {
         self.http2
     }

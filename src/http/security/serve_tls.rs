@@ -1,5 +1,9 @@
-//! The HTTPS accept loop: TCP from the listener, a rustls handshake, then hyper (HTTP/1.1, and
-//! HTTP/2 when `http2` allows it) serving the axum router.
+//! The accept loop of the web server, plain or HTTPS: TCP from the listener, a rustls
+//! handshake with TLS, then hyper (HTTP/1.1, and HTTP/2 when `http2` allows it: negotiated by
+//! ALPN with TLS, by prior knowledge without) serving the axum router.
+//!
+//! One loop for both, rather than `axum::serve` for plain HTTP, because `axum::serve` always
+//! speaks HTTP/2 cleartext: `http_server_config.http2: false` must refuse it there too.
 //!
 //! Shutdown matches `axum::serve`'s graceful shutdown: when the shutdown future completes the
 //! listener is closed, handshakes in progress are dropped, idle keep-alive connections are
@@ -20,15 +24,16 @@ use tokio_rustls::TlsAcceptor;
 /// A client that has not finished its TLS handshake by then is dropped.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Serves `router` over TLS on `listener` until `shutdown` completes.
+/// Serves `router` on `listener` until `shutdown` completes: over TLS when `tls` is given,
+/// plain HTTP otherwise; HTTP/1.1 only unless `http2`.
 pub(crate) async fn serve(
     listener: TcpListener,
     router: Router,
-    tls: Arc<rustls::ServerConfig>,
+    tls: Option<Arc<rustls::ServerConfig>>,
     http2: bool,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let acceptor = TlsAcceptor::from(tls);
+    let acceptor = tls.map(TlsAcceptor::from);
     let graceful = GracefulShutdown::new();
     // Handshakes are not yet hyper connections; this tells them to give up.
     let (stop, stopped) = tokio::sync::watch::channel(());
@@ -55,6 +60,10 @@ pub(crate) async fn serve(
         let watcher = graceful.watcher();
         let mut stopped = stopped.clone();
         tokio::spawn(async move {
+            let Some(acceptor) = acceptor else {
+                serve_connection(tcp, service, http2, watcher, peer).await;
+                return;
+            };
             let handshake = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp));
             let stream = tokio::select! {
                 result = handshake => match result {
@@ -70,20 +79,33 @@ pub(crate) async fn serve(
                 },
                 _ = stopped.changed() => return,
             };
-            let mut builder = auto::Builder::new(TokioExecutor::new());
-            if !http2 {
-                builder = builder.http1_only();
-            }
-            let connection = builder.serve_connection(TokioIo::new(stream), service);
-            if let Err(e) = watcher.watch(connection).await {
-                tracing::debug!(peer = %peer, error = %e, "connection ended with an error");
-            }
+            serve_connection(stream, service, http2, watcher, peer).await;
         });
     }
     drop(listener);
     let _ = stop.send(());
     graceful.shutdown().await;
     Ok(())
+}
+
+/// Serves one connection (plain TCP or TLS) until it closes or the graceful shutdown ends it.
+async fn serve_connection<S>(
+    stream: S,
+    service: TowerToHyperService<Router>,
+    http2: bool,
+    watcher: hyper_util::server::graceful::Watcher,
+    peer: std::net::SocketAddr,
+) where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    if !http2 {
+        builder = builder.http1_only();
+    }
+    let connection = builder.serve_connection(TokioIo::new(stream), service);
+    if let Err(e) = watcher.watch(connection).await {
+        tracing::debug!(peer = %peer, error = %e, "connection ended with an error");
+    }
 }
 
 /// Errors that concern one connection only (the client went away before accept).
