@@ -160,7 +160,8 @@ fn web_settings(web: &WebArgs) -> anyhow::Result<(TelemetryPath, WebConfig)> {
         Some(file) => WebConfig::load(file)?,
         None => WebConfig::default(),
     }
-    .with_lifecycle(web.enable_lifecycle);
+    .with_lifecycle(web.enable_lifecycle)
+    .with_connection_limits(web.connection_limits());
     Ok((telemetry_path, web_config))
 }
 

@@ -26,7 +26,7 @@ use axum::Router;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 
-pub use security::WebConfig;
+pub use security::{ConnectionLimits, WebConfig, FD_RESERVE};
 pub use telemetry_path::{TelemetryPath, TelemetryPathError};
 
 /// The content type of the text exposition format 0.0.4.
@@ -156,7 +156,15 @@ pub async fn serve_with(
         );
     }
     let app = web.apply(router_with(view, opts, web.lifecycle()));
-    security::serve_tls::serve(listener, app, web.tls().cloned(), web.http2(), shutdown).await?;
+    security::serve_tls::serve(
+        listener,
+        app,
+        web.tls().cloned(),
+        web.http2(),
+        web.connection_limits(),
+        shutdown,
+    )
+    .await?;
     tracing::info!("web server stopped");
     Ok(())
 }

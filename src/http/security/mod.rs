@@ -15,6 +15,8 @@ mod rate_limit;
 pub(crate) mod serve_tls;
 mod tls;
 
+pub use serve_tls::{ConnectionLimits, FD_RESERVE};
+
 use std::fmt;
 use std::path::Path;
 use std::sync::Arc;
@@ -54,6 +56,8 @@ pub struct WebConfig {
     rate_limit: Option<Arc<RateLimiter>>,
     /// `--web.enable-lifecycle`: whether `POST /-/reload` works.
     lifecycle: bool,
+    /// `--web.max-connections`, `--web.read-header-timeout`, `--web.idle-timeout`.
+    connections: ConnectionLimits,
 }
 
 impl Default for WebConfig {
@@ -65,6 +69,7 @@ impl Default for WebConfig {
             auth: None,
             rate_limit: None,
             lifecycle: false,
+            connections: ConnectionLimits::default(),
         }
     }
 }
@@ -163,7 +168,20 @@ impl WebConfig {
             auth,
             rate_limit,
             lifecycle: false,
+            connections: ConnectionLimits::default(),
         })
+    }
+
+    /// The limits on the server's connections (from the command line, not the file: the
+    /// toolkit's format has no such keys).
+    pub fn with_connection_limits(mut self, limits: ConnectionLimits) -> Self {
+        self.connections = limits;
+        self
+    }
+
+    /// The limits on the server's connections.
+    pub fn connection_limits(&self) -> ConnectionLimits {
+        self.connections
     }
 
     /// With `on` (`--web.enable-lifecycle`), `POST /-/reload` reloads the config; without it,
