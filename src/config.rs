@@ -333,6 +333,11 @@ pub struct Limits {
     /// Largest response body accepted, in bytes (config accepts `64MiB`-style sizes).
     #[serde(with = "units::size")]
     pub max_body_bytes: u64,
+    /// Series of the per-queue families per source: each queue × channel × direction label
+    /// set makes one of every such family (about 130 series with the default buckets), and
+    /// beyond this the new label sets fold into `other`. Caps on each label alone let 500
+    /// queues × 40 channels × 2 directions make 5.2 M series.
+    pub max_series: usize,
 }
 
 impl Default for Limits {
@@ -342,6 +347,7 @@ impl Default for Limits {
             max_label_values: 200,
             max_label_length: 128,
             max_body_bytes: 64 * 1024 * 1024,
+            max_series: 500_000,
         }
     }
 }

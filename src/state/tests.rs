@@ -478,6 +478,75 @@ fn a_second_lock_on_the_same_checkpoint_is_refused_naming_the_key() {
 }
 
 #[tokio::test]
+async fn label_sets_beyond_max_series_fold_into_other_and_are_counted() {
+    let now = t("2026-03-02T12:00:00Z");
+    let sim = Simulator::new(
+        SimConfig {
+            seed: 5,
+            rate_per_min: 8.0,
+            ..SimConfig::default()
+        },
+        Arc::new(ManualClock::new(now)),
+    );
+    let bounds = AllBounds::new(&Buckets::default());
+    let per_set = crate::metrics::state::series_per_label_set(&bounds);
+    assert_eq!(per_set, 130, "with the default buckets");
+    let body = serde_json::to_vec(
+        &json!({ "data": sim.records_between(now - Duration::minutes(90), now, 0) }),
+    )
+    .unwrap();
+    let ingest = |limits: &Limits| {
+        let mut kpis = SourceKpis::default();
+        let mut seen = SeenSet::default();
+        let ctx = IngestContext {
+            tz_offset_minutes: 0,
+            bounds: &bounds,
+            limits,
+        };
+        ingest_body(&body, ctx, &mut seen.in_window(now), &mut kpis).unwrap();
+        kpis
+    };
+    let free = ingest(&Limits::default());
+    assert!(free.queues.len() > 6, "{} label sets", free.queues.len());
+    assert_eq!(free.guard.overflows.get("series"), None);
+
+    let capped = ingest(&Limits {
+        max_series: 3 * per_set,
+        ..Limits::default()
+    });
+    assert!(
+        capped.queues.len() <= 3 + 3,
+        "three label sets, then one `other` per direction: {:?}",
+        capped.queues.iter().map(|s| &s.labels).collect::<Vec<_>>()
+    );
+    assert!(capped.queues.iter().any(|s| (
+        s.labels.queue_id.as_str(),
+        s.labels.queue.as_str(),
+        s.labels.channel.as_str()
+    ) == ("other", "other", "other")));
+    assert!(capped.guard.overflows["series"] > 0);
+    assert_eq!(
+        capped.conversations_by_outcome(),
+        free.conversations_by_outcome(),
+        "folded, never lost"
+    );
+
+    // The overflow count is checkpointed like the others.
+    let d = dir();
+    let path = d.path().join("state.json");
+    let state = SourceState {
+        kpis: capped.clone(),
+        ..rich_state()
+    };
+    write(&path, &state).await;
+    let restored = load(&path, &Buckets::default(), now).unwrap().unwrap();
+    assert_eq!(
+        restored.sources[SOURCE].kpis.guard.overflows["series"],
+        capped.guard.overflows["series"]
+    );
+}
+
+#[tokio::test]
 async fn a_forgotten_source_leaves_the_checkpoint() {
     let d = dir();
     let path = d.path().join("state.json");
