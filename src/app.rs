@@ -47,8 +47,12 @@ impl App {
     /// As [`App::new`], continuing from the checkpoint at `state.path` when there is one
     /// (see [`state::load`]): counters resume, pollers built by [`pollers`] continue from the
     /// restored watermarks, rescans and seen ids. Restored sources no longer configured are
-    /// dropped; a source whose account or stream changed starts fresh.
+    /// dropped; a source whose account or stream changed starts fresh. A `state.path` whose
+    /// directory cannot be written is refused (a config error naming the key).
     pub fn restore(config: &Config, now: DateTime<Utc>) -> Result<Self, StateError> {
+        if let Some(path) = &config.state.path {
+            state::check_writable(path)?;
+        }
         let restored = match &config.state.path {
             Some(path) => state::load(path, &config.buckets, now)?
                 .map(|r| r.sources)
@@ -132,7 +136,20 @@ impl ExporterView for App {
     }
 
     fn ready(&self) -> bool {
-        self.status.ready()
+        self.status.ready() && self.store.write_error().is_none()
+    }
+
+    fn readiness(&self) -> Result<(), String> {
+        // A checkpoint that cannot be written holds back every new count while polls still
+        // succeed: not ready, and the reason says which file and why.
+        if let Some(why) = self.store.write_error() {
+            return Err(format!("Not ready: {why}"));
+        }
+        if self.status.ready() {
+            Ok(())
+        } else {
+            Err("Not ready".to_owned())
+        }
     }
 
     fn reload(&self) -> Option<ReloadFuture> {
@@ -258,9 +275,9 @@ pub enum AppError {
 
 /// Runs the exporter until `shutdown`: restores the checkpoint (if configured) before anything
 /// is served or polled, then pollers for every source on `clock` and the web server on
-/// `listener` (plain HTTP). On shutdown a poll in progress stops at its next page boundary,
-/// commits, and the final checkpoint is on disk before this returns. Reloads fail (no config
-/// file): see [`run_reloadable`].
+/// `listener` (plain HTTP). On shutdown a poll in progress stops where it is (a page boundary,
+/// or any wait of its client), commits, and the final checkpoint is on disk before this
+/// returns. Reloads fail (no config file): see [`run_reloadable`].
 pub async fn run(
     config: Config,
     clock: Arc<dyn Clock>,
@@ -296,6 +313,15 @@ pub async fn run_reloadable(
     web: WebConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), AppError> {
+    // Held until the final checkpoint is written: a second exporter on the same checkpoint
+    // refuses to start meanwhile.
+    let _lock = match &config.state.path {
+        Some(path) => {
+            state::check_writable(path).map_err(StateError::from)?;
+            Some(state::lock(path).map_err(StateError::from)?)
+        }
+        None => None,
+    };
     let app = Arc::new(App::restore(&config, clock.now())?);
     let budgets = Arc::new(LimiterRegistry::new(
         config.poll.max_requests_per_minute,
@@ -331,4 +357,43 @@ pub async fn run_reloadable(
         tracing::info!(path = %path.display(), "final checkpoint written");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn ready_says_when_the_checkpoint_cannot_be_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let yaml = "sources:\n  - name: prod\n    host: http://127.0.0.1:9\n    account_id: acct\n    stream_id: st-1\n    auth: { jwt: tok }\nstate: { path: gone/state.json }\n";
+        let config = Config::from_yaml_str(yaml, dir.path()).unwrap();
+        let app = App::new(&config);
+        app.status.mark_restored();
+        let now = Utc::now();
+        app.status.record_success("prod", now, now);
+        assert_eq!(app.readiness(), Ok(()));
+
+        let state = crate::state::SourceState {
+            identity: state::identity("acct", "st-1"),
+            watermark: now,
+            offsets: crate::poller::reader::OffsetSemantics::Auto,
+            open: Default::default(),
+            rescans: Vec::new(),
+            seen: Default::default(),
+            kpis: Default::default(),
+        };
+        assert!(!app.store.commit("prod", state.view(), now).await);
+        let why = app.readiness().unwrap_err();
+        assert!(
+            why.starts_with("Not ready: cannot write the checkpoint "),
+            "{why}"
+        );
+        assert!(why.contains("gone/state.json"), "{why}");
+        assert!(!app.ready());
+
+        std::fs::create_dir(dir.path().join("gone")).unwrap();
+        assert!(app.store.flush(now).await);
+        assert_eq!(app.readiness(), Ok(()), "ready again once a write succeeds");
+    }
 }

@@ -135,6 +135,66 @@ pub struct WebArgs {
         env = "SMARTASSIST_EXPORTER_WEB_CONFIG_FILE"
     )]
     pub config_file: Option<PathBuf>,
+
+    /// Enable `POST /-/reload` (SIGHUP always reloads).
+    #[arg(
+        long = "web.enable-lifecycle",
+        value_parser = BoolishValueParser::new(),
+        env = "SMARTASSIST_EXPORTER_WEB_ENABLE_LIFECYCLE"
+    )]
+    pub enable_lifecycle: bool,
+
+    /// Most connections open at once; at the cap the oldest silent one is closed for a new
+    /// one. Also capped by the open-file limit, minus descriptors kept for the checkpoint and
+    /// the API client.
+    #[arg(
+        long = "web.max-connections",
+        value_name = "N",
+        default_value_t = 512,
+        value_parser = clap::value_parser!(u32).range(1..),
+        env = "SMARTASSIST_EXPORTER_WEB_MAX_CONNECTIONS"
+    )]
+    pub max_connections: u32,
+
+    /// Time a connection has to send a request's headers.
+    #[arg(
+        long = "web.read-header-timeout",
+        value_name = "DUR",
+        default_value = "10s",
+        value_parser = parse_positive_duration,
+        env = "SMARTASSIST_EXPORTER_WEB_READ_HEADER_TIMEOUT"
+    )]
+    pub read_header_timeout: Duration,
+
+    /// Time a connection may stay open without traffic (between keep-alive requests too).
+    #[arg(
+        long = "web.idle-timeout",
+        value_name = "DUR",
+        default_value = "2m",
+        value_parser = parse_positive_duration,
+        env = "SMARTASSIST_EXPORTER_WEB_IDLE_TIMEOUT"
+    )]
+    pub idle_timeout: Duration,
+}
+
+/// A duration above zero (`10s`, `2m`).
+fn parse_positive_duration(text: &str) -> Result<Duration, String> {
+    let d = parse_duration(text).map_err(|e| e.to_string())?;
+    if d.is_zero() {
+        return Err("must be above zero".to_owned());
+    }
+    Ok(d)
+}
+
+impl WebArgs {
+    /// The connection limits these flags set.
+    pub fn connection_limits(&self) -> crate::http::ConnectionLimits {
+        crate::http::ConnectionLimits {
+            max_connections: self.max_connections as usize,
+            header_timeout: self.read_header_timeout,
+            idle_timeout: self.idle_timeout,
+        }
+    }
 }
 
 /// Logging flags; accepted before or after a subcommand.

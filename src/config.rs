@@ -12,6 +12,7 @@
 
 mod error;
 mod expand;
+pub mod files;
 mod secret;
 pub mod units;
 mod validate;
@@ -288,6 +289,11 @@ pub struct Limits {
     /// Largest response body accepted, in bytes (config accepts `64MiB`-style sizes).
     #[serde(with = "units::size")]
     pub max_body_bytes: u64,
+    /// Series of the per-queue families per source: each queue × channel × direction label
+    /// set makes one of every such family (about 130 series with the default buckets), and
+    /// beyond this the new label sets fold into `other`. Caps on each label alone let 500
+    /// queues × 40 channels × 2 directions make 5.2 M series.
+    pub max_series: usize,
 }
 
 impl Default for Limits {
@@ -297,6 +303,7 @@ impl Default for Limits {
             max_label_values: 200,
             max_label_length: 128,
             max_body_bytes: 64 * 1024 * 1024,
+            max_series: 500_000,
         }
     }
 }
@@ -304,7 +311,8 @@ impl Default for Limits {
 impl Config {
     /// Reads, expands, parses and validates the config file at `path`.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::read(path, &e))?;
+        let text = files::read_capped_text(path, files::MAX_CONFIG_BYTES)
+            .map_err(|e| ConfigError::read(path, &e))?;
         // Absolute, so a `*_file` secret re-read after a 401 is found whatever the cwd is then.
         let absolute = std::path::absolute(path).map_err(|e| ConfigError::read(path, &e))?;
         let base_dir = absolute.parent().unwrap_or(Path::new("/"));
@@ -324,6 +332,9 @@ impl Config {
         base_dir: &Path,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Config, ConfigError> {
+        files::check_yaml_depth(text).map_err(|message| ConfigError::Syntax {
+            message: format!("invalid YAML: {message}"),
+        })?;
         let mut tree: serde_yaml_ng::Value =
             serde_yaml_ng::from_str(text).map_err(|e| ConfigError::syntax(&e))?;
         if tree.is_null() {

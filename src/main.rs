@@ -117,6 +117,8 @@ async fn check_config(args: CheckConfigArgs, top: Option<PathBuf>) -> anyhow::Re
 /// Server mode: poll `config`'s sources and serve `/metrics` per `web`; SIGHUP and
 /// `POST /-/reload` re-read `path`.
 async fn run_server(config: Config, path: PathBuf, web: WebArgs) -> anyhow::Result<()> {
+    // First, so a SIGTERM at any moment of the start stops cleanly.
+    let stop = shutdown::signal();
     let (telemetry_path, web_config) = web_settings(&web)?;
     let listener = tokio::net::TcpListener::bind(web.listen_address)
         .await
@@ -129,7 +131,7 @@ async fn run_server(config: Config, path: PathBuf, web: WebArgs) -> anyhow::Resu
         listener,
         telemetry_path,
         web_config,
-        shutdown::signal(),
+        stop,
     )
     .await
     .map_err(app_error)?;
@@ -157,12 +159,15 @@ fn web_settings(web: &WebArgs) -> anyhow::Result<(TelemetryPath, WebConfig)> {
     let web_config = match &web.config_file {
         Some(file) => WebConfig::load(file)?,
         None => WebConfig::default(),
-    };
+    }
+    .with_lifecycle(web.enable_lifecycle)
+    .with_connection_limits(web.connection_limits());
     Ok((telemetry_path, web_config))
 }
 
 /// `--demo`: start the simulator in-process, build [`Config::demo`] against it, run the server.
 async fn run_demo(opts: demo::DemoOptions, web: WebArgs) -> anyhow::Result<()> {
+    let stop = shutdown::signal();
     let (telemetry_path, web_config) = web_settings(&web)?;
     let listener = tokio::net::TcpListener::bind(web.listen_address)
         .await
@@ -190,7 +195,7 @@ async fn run_demo(opts: demo::DemoOptions, web: WebArgs) -> anyhow::Result<()> {
         listener,
         telemetry_path,
         web_config,
-        shutdown::signal(),
+        stop,
     )
     .await
     .map_err(app_error)?;

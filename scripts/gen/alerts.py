@@ -293,6 +293,19 @@ KPIs freeze and the drop-off alerts go blind.""",
         "failed polls). KPIs are frozen and drop-off alerts cannot fire.",
         EXPORTER)
     g.alert(
+        "SmartAssistCheckpointFailing",
+        """(time() - smartassist_exporter_checkpoint_last_success_timestamp_seconds) > 300
+  and increase(smartassist_exporter_checkpoint_failures_total[5m]) > 0""",
+        """The checkpoint (state.path) cannot be written: polls still succeed, but no new count
+reaches /metrics until a write succeeds, and a restart would lose what was counted.""",
+        "5m", "critical", "platform",
+        "smartassist-exporter {{ $labels.instance }} cannot write its checkpoint",
+        "No checkpoint of {{ $labels.instance }} has been written for {{ $value | humanizeDuration }} "
+        '({{ with printf "increase(smartassist_exporter_checkpoint_failures_total{instance=%q}[5m])" '
+        '$labels.instance | query }}{{ . | first | value | printf "%.0f" }}{{ end }} '
+        "failed writes in 5 minutes): new counts are held back from /metrics until one is.",
+        EXPORTER)
+    g.alert(
         "SmartAssistExporterDown",
         f"""(
   (up{{{JOB}}} == 0)

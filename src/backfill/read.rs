@@ -142,9 +142,11 @@ impl SourceReader {
                 .await;
             match read {
                 Ok(_) => self.next = window.end,
-                Err(e @ (PollError::Client(_) | PollError::RepeatedPage { .. })) => {
-                    return Err(ReadError::Poll(e.to_string()))
-                }
+                Err(
+                    e @ (PollError::Client(_)
+                    | PollError::RepeatedPage { .. }
+                    | PollError::AllSkipped { .. }),
+                ) => return Err(ReadError::Poll(e.to_string())),
                 Err(PollError::Stopped) => unreachable!("a backfill reader has no stop signal"),
             }
         }

@@ -41,6 +41,10 @@ pub enum ClientError {
         /// The cap, in bytes.
         limit: u64,
     },
+    /// The stop signal came (shutdown, or a reload replacing the poller) while waiting or
+    /// before sending: not a failure of the API.
+    #[error("stopped for shutdown")]
+    Stopped,
     /// Every attempt failed on a retryable error; `last` says how the last one failed.
     #[error("gave up after retries: {last}")]
     Exhausted {

@@ -1,6 +1,8 @@
 //! [`Client`]: one page fetch with the budget, the metrics, the retries and the auth recovery
 //! of DESIGN §5. The poller sees bodies or one-line [`ClientError`]s, never HTTP.
 
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -31,6 +33,9 @@ use crate::metrics::selfmetrics::SelfMetrics;
 /// - other statuses: [`ClientError::Rejected`] at once; an oversized body:
 ///   [`ClientError::BodyTooLarge`] at once (the poller splits the window instead).
 ///
+/// Every wait (budget, backoff, `Retry-After`, response, body) ends at once when the stop
+/// signal of [`Client::stop_when`] turns true.
+///
 /// The body of any non-2xx answer is logged at debug level only (its first 200 bytes, the
 /// request's token and anything shaped like a JWT redacted): it may echo customer data or the
 /// token, so warnings and errors carry the status alone.
@@ -49,6 +54,13 @@ pub struct Client {
     metrics: SelfMetrics,
     auth: Authenticator,
     backoff: Backoff,
+    /// Requests handed to the transport, answered or not: what a poll's log line reports.
+    sent: AtomicU64,
+    /// Shutdown (or a reload replacing this source's poller): once it turns true, every wait
+    /// (the budget, a backoff, a `Retry-After`, a response and its body) ends at once with
+    /// [`ClientError::Stopped`], and nothing more is sent. Waits of minutes would otherwise
+    /// keep the process alive, still sending, long after `/metrics` went down.
+    stop: Option<tokio::sync::watch::Receiver<bool>>,
 }
 
 /// How one attempt failed in a way worth retrying.
@@ -86,6 +98,8 @@ impl Client {
             clock,
             limiter,
             metrics,
+            sent: AtomicU64::new(0),
+            stop: None,
         }
     }
 
@@ -93,6 +107,26 @@ impl Client {
     pub fn with_jitter_seed(mut self, seed: u64) -> Self {
         self.backoff = Backoff::new(&self.retry, seed);
         self
+    }
+
+    /// Cancels every wait and request once `stop` turns true (or its sender goes): the call
+    /// under way returns [`ClientError::Stopped`], and so does every later one.
+    pub fn stop_when(&mut self, stop: tokio::sync::watch::Receiver<bool>) {
+        self.stop = Some(stop);
+    }
+
+    /// Runs `work` unless the stop signal comes first (or has come already): then `work` is
+    /// dropped where it waits.
+    async fn unless_stopped<T>(&self, work: impl Future<Output = T>) -> Result<T, ClientError> {
+        let Some(stop) = &self.stop else {
+            return Ok(work.await);
+        };
+        let mut stop = stop.clone();
+        tokio::select! {
+            biased;
+            _ = stop.wait_for(|stopping| *stopping) => Err(ClientError::Stopped),
+            out = work => Ok(out),
+        }
     }
 
     /// The `source` label.
@@ -103,6 +137,12 @@ impl Client {
     /// Attempts per request, the first included (`poll.retry.max_attempts`).
     pub fn max_attempts(&self) -> u32 {
         self.max_attempts
+    }
+
+    /// Requests sent so far, failed ones (errors, timeouts, 429s, 5xx, bodies that did not
+    /// parse) included.
+    pub fn requests_sent(&self) -> u64 {
+        self.sent.load(Ordering::Relaxed)
     }
 
     /// True when a request asked for now fits the account's budget before `deadline` with
@@ -118,7 +158,7 @@ impl Client {
         loop {
             let token = self.auth.token()?;
             let http_request = request::build(&self.source, page, &token)?;
-            let result = self.attempt(http_request).await;
+            let result = self.unless_stopped(self.attempt(http_request)).await?;
             // The token stays until here only to be redacted from an error body that echoes it.
             let error_body = match &result {
                 Ok(resp) if !(200..300).contains(&resp.status) => {
@@ -186,17 +226,18 @@ impl Client {
                 wait_ms = wait.as_millis() as u64,
                 "SmartAssist API request failed; retrying"
             );
-            self.clock.sleep(wait).await;
+            self.unless_stopped(self.clock.sleep(wait)).await?;
         }
     }
 
     /// Waits on the clock before the next try after `attempt` failed attempts (1 after the
     /// first failure: up to `base`; 2: up to `2·base`; ... never over `cap`) and returns the
-    /// wait. For the poller's own retries (a body that does not parse), same policy.
-    pub async fn backoff(&self, attempt: u32) -> Duration {
+    /// wait. For the poller's own retries (a body that does not parse), same policy; a stop
+    /// signal ends the wait with [`ClientError::Stopped`].
+    pub async fn backoff(&self, attempt: u32) -> Result<Duration, ClientError> {
         let wait = self.backoff.delay(attempt.saturating_sub(1));
-        self.clock.sleep(wait).await;
-        wait
+        self.unless_stopped(self.clock.sleep(wait)).await?;
+        Ok(wait)
     }
 
     /// Counts one retry for `reason` (a label of `smartassist_exporter_api_retries_total`:
@@ -219,6 +260,7 @@ impl Client {
                 .with_label_values(&[source])
                 .inc_by(waited.as_secs_f64());
         }
+        self.sent.fetch_add(1, Ordering::Relaxed);
         let started = Instant::now();
         let result = self
             .transport

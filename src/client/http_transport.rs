@@ -38,8 +38,11 @@ impl HttpTransport {
             builder = builder.proxy(proxy);
         }
         if let Some(path) = &source.ca_file {
-            let pem = std::fs::read(path)
-                .map_err(|e| TransportError::Other(format!("ca_file {}: {e}", path.display())))?;
+            let pem =
+                crate::config::files::read_capped(path, crate::config::files::MAX_CONFIG_BYTES)
+                    .map_err(|e| {
+                        TransportError::Other(format!("ca_file {}: {e}", path.display()))
+                    })?;
             let certs = reqwest::Certificate::from_pem_bundle(&pem)
                 .map_err(|e| TransportError::Other(format!("ca_file {}: {e}", path.display())))?;
             if certs.is_empty() {

@@ -56,6 +56,11 @@ impl RateLimiter {
     pub async fn acquire(&self) -> Duration {
         let wait = self.reserve();
         if !wait.is_zero() {
+            tracing::debug!(
+                per_minute = self.per_minute,
+                wait_ms = wait.as_millis() as u64,
+                "waiting for the account's request budget"
+            );
             self.clock.sleep(wait).await;
         }
         wait

@@ -150,7 +150,7 @@ fn read_secret_file(path: &Path, key: &str) -> Result<Secret, ConfigError> {
         key: key.to_owned(),
         message,
     };
-    let text = std::fs::read_to_string(path)
+    let text = super::files::read_capped_text(path, super::files::MAX_SECRET_BYTES)
         .map_err(|e| invalid(format!("cannot read {}: {e}", path.display())))?;
     let text = text.trim_end_matches(['\n', '\r']);
     if text.is_empty() {

@@ -280,3 +280,45 @@ fn demo_config_is_valid_and_fast() {
     validate::validate(&mut copy).unwrap();
     assert_eq!(copy, demo);
 }
+
+#[test]
+fn endless_or_huge_files_are_refused_after_a_size_cap() {
+    let e = Config::load(Path::new("/dev/zero"))
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        e,
+        "config error: /dev/zero: cannot read: larger than 1048576 bytes"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let text = MINIMAL.replace("jwt: inline-jwt-value", "jwt_file: /dev/zero");
+    let e = Config::from_yaml_str(&text, dir.path())
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        e,
+        "config error: sources[0].auth.jwt_file: cannot read /dev/zero: larger than 65536 bytes"
+    );
+}
+
+#[test]
+fn deeply_nested_yaml_is_refused_in_linear_time() {
+    let started = std::time::Instant::now();
+    for text in [
+        "[".repeat(100_000),
+        format!("sources: {}", "[".repeat(100_000)),
+        format!("{MINIMAL}poll: {}", "{a: ".repeat(100_000)),
+    ] {
+        let e = Config::from_yaml_str(&text, Path::new("/")).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("config error: invalid YAML: nested deeper than 64 levels at line "),
+            "{e}"
+        );
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+}

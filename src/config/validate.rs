@@ -170,6 +170,7 @@ fn limits(limits: &Limits) -> Result<(), ConfigError> {
         ("max_label_values", limits.max_label_values as u64),
         ("max_label_length", limits.max_label_length as u64),
         ("max_body_bytes", limits.max_body_bytes),
+        ("max_series", limits.max_series as u64),
     ] {
         if value < 1 {
             return Err(ConfigError::invalid(

@@ -26,7 +26,7 @@ use axum::Router;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 
-pub use security::WebConfig;
+pub use security::{ConnectionLimits, WebConfig, FD_RESERVE};
 pub use telemetry_path::{TelemetryPath, TelemetryPathError};
 
 /// The content type of the text exposition format 0.0.4.
@@ -69,6 +69,15 @@ pub trait ExporterView: Send + Sync + 'static {
     fn sources(&self) -> Vec<SourceStatus>;
     /// True once state is restored and every source finished its first API round trip.
     fn ready(&self) -> bool;
+    /// What `/-/ready` answers: `Ok` when ready, else the one line it says why (a probe's
+    /// log shows that line, so an operator need not dig in the exporter's own log).
+    fn readiness(&self) -> Result<(), String> {
+        if self.ready() {
+            Ok(())
+        } else {
+            Err("Not ready".to_owned())
+        }
+    }
     /// Starts a config reload (`POST /-/reload`): the future ends once the new config is in
     /// effect, or with the one-line reason it was refused (the old config then stays).
     /// `None` when this view cannot reload.
@@ -141,22 +150,21 @@ pub async fn serve_with(
             address = %addr,
             telemetry_path = %opts.telemetry_path,
             tls = web.tls().is_some(),
-            http2 = web.tls().is_some() && web.http2(),
+            http2 = web.http2(),
             basic_auth = web.basic_auth().is_some(),
             "listening"
         );
     }
-    let app = web.apply(router(view, opts));
-    match web.tls() {
-        Some(tls) => {
-            security::serve_tls::serve(listener, app, tls.clone(), web.http2(), shutdown).await?
-        }
-        None => {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(shutdown)
-                .await?
-        }
-    }
+    let app = web.apply(router_with(view, opts, web.lifecycle()));
+    security::serve_tls::serve(
+        listener,
+        app,
+        web.tls().cloned(),
+        web.http2(),
+        web.connection_limits(),
+        shutdown,
+    )
+    .await?;
     tracing::info!("web server stopped");
     Ok(())
 }
@@ -166,6 +174,12 @@ pub async fn serve_with(
 /// Every route but `/-/reload` answers GET and HEAD (HEAD gets the same headers, no body);
 /// `/-/reload` answers POST only, as in Prometheus. Other methods get 405, unknown paths 404.
 pub fn router(view: Arc<dyn ExporterView>, opts: HttpOptions) -> Router {
+    router_with(view, opts, true)
+}
+
+/// [`router`], with `POST /-/reload` answering 403 unless `lifecycle` (as Prometheus does
+/// without `--web.enable-lifecycle`).
+pub fn router_with(view: Arc<dyn ExporterView>, opts: HttpOptions, lifecycle: bool) -> Router {
     let state = AppState {
         view,
         version: opts.version,
@@ -176,7 +190,14 @@ pub fn router(view: Arc<dyn ExporterView>, opts: HttpOptions) -> Router {
         .route("/", get(landing_page))
         .route("/-/healthy", get(healthy))
         .route("/-/ready", get(ready))
-        .route("/-/reload", post(reload))
+        .route(
+            "/-/reload",
+            if lifecycle {
+                post(reload)
+            } else {
+                post(lifecycle_disabled)
+            },
+        )
         .fallback(not_found)
         .with_state(state)
 }
@@ -294,11 +315,16 @@ async fn healthy() -> Response {
 }
 
 async fn ready(State(s): State<AppState>) -> Response {
-    match read_view(&s.view, |v| v.ready()).await {
-        Ok(true) => text(StatusCode::OK, "Ready"),
-        Ok(false) => text(StatusCode::SERVICE_UNAVAILABLE, "Not ready"),
+    match read_view(&s.view, |v| v.readiness()).await {
+        Ok(Ok(())) => text(StatusCode::OK, "Ready"),
+        Ok(Err(why)) => text(StatusCode::SERVICE_UNAVAILABLE, why),
         Err(resp) => resp,
     }
+}
+
+/// `POST /-/reload` without `--web.enable-lifecycle`: Prometheus' answer.
+async fn lifecycle_disabled() -> Response {
+    text(StatusCode::FORBIDDEN, "Lifecycle API is not enabled.")
 }
 
 /// 200 once the new config is in effect; 500 with the one-line reason otherwise.

@@ -166,7 +166,7 @@ family!(RECORDS, "smartassist_exporter_records_total", Counter, &["result", "sou
 family!(REJECTED_VALUES, "smartassist_exporter_rejected_values_total", Counter, &["field", "source"],
     "Values never observed because they were negative or unparseable (durations, timestamps, scores), by field.");
 family!(LABEL_OVERFLOW, "smartassist_exporter_label_overflow_total", Counter, &["label", "source"],
-    "Observations whose label value was replaced by \"other\" because limits.max_queues / limits.max_label_values was reached, by label.");
+    "Observations whose label value was replaced by \"other\" because limits.max_queues / limits.max_label_values was reached, by label; label=\"series\": whose whole label set was, because limits.max_series was.");
 
 /// Record results, all created at 0 per source.
 pub const RECORD_RESULTS: [&str; 4] = ["ingested", "duplicate", "in_progress", "malformed"];
@@ -188,7 +188,15 @@ pub const REJECTABLE_FIELDS: [&str; 12] = [
 ];
 
 /// Labels with a cardinality cap, all created at 0 per source.
-pub const CAPPED_LABELS: [&str; 5] = ["campaign", "channel", "contact_status", "event", "queue"];
+/// `series` stands for the per-queue label sets as a whole (`limits.max_series`).
+pub const CAPPED_LABELS: [&str; 6] = [
+    "campaign",
+    "channel",
+    "contact_status",
+    "event",
+    "queue",
+    "series",
+];
 
 /// CSAT histogram bounds (scores 1..5).
 pub const CSAT_BOUNDS: [f64; 5] = [1.0, 2.0, 3.0, 4.0, 5.0];

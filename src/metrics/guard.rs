@@ -84,6 +84,12 @@ impl LabelGuard {
         OTHER
     }
 
+    /// Counts one observation folded into `other` under `label` by a cap kept elsewhere: the
+    /// per-queue label sets as a whole (`series`, `limits.max_series`).
+    pub fn count_overflow(&mut self, label: &'static str) {
+        *self.overflows.entry(label).or_default() += 1;
+    }
+
     /// Values admitted so far, per label (for the checkpoint). Queues are admitted as pairs:
     /// their values are `queue_id` and `queue` joined by U+001F.
     pub fn admitted(&self) -> impl Iterator<Item = (&'static str, &AdmittedValues)> + '_ {

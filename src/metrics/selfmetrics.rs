@@ -8,8 +8,8 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use prometheus::core::{Collector, MetricVec, MetricVecBuilder};
 use prometheus::{
-    CounterVec, Gauge, GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec,
-    Opts, Registry,
+    CounterVec, Gauge, GaugeVec, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
+    IntGaugeVec, Opts, Registry,
 };
 
 /// Reasons a request is retried, created at 0 per source.
@@ -73,6 +73,10 @@ pub struct SelfMetrics {
     pub config_last_reload_successful: IntGauge,
     /// smartassist_exporter_config_last_reload_success_timestamp_seconds
     pub config_last_reload_success_timestamp: Gauge,
+    /// smartassist_exporter_checkpoint_failures_total
+    pub checkpoint_failures: IntCounter,
+    /// smartassist_exporter_checkpoint_last_success_timestamp_seconds
+    pub checkpoint_last_success: Gauge,
 }
 
 fn reg<T: prometheus::core::Collector + Clone + 'static>(r: &Registry, c: T) -> T {
@@ -135,6 +139,10 @@ impl SelfMetrics {
                 "1 if the last config reload (SIGHUP or POST /-/reload) succeeded, 0 if it failed and the previous config is still in use.").unwrap()),
             config_last_reload_success_timestamp: reg(r, Gauge::new("smartassist_exporter_config_last_reload_success_timestamp_seconds",
                 "Unix time of the last successful config load (startup or reload).").unwrap()),
+            checkpoint_failures: reg(r, IntCounter::new("smartassist_exporter_checkpoint_failures_total",
+                "Checkpoint writes (state.path) that failed; while they fail, new counts are not published.").unwrap()),
+            checkpoint_last_success: reg(r, Gauge::new("smartassist_exporter_checkpoint_last_success_timestamp_seconds",
+                "Unix time of the last checkpoint written (0 before the first, or without state.path).").unwrap()),
         };
         m.build_info.with_label_values(&[revision, version]).set(1);
         // Self-metrics exist only once a config has loaded.

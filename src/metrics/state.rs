@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use crate::config::{Buckets, Limits};
 use crate::kpi::{Facts, Outcome, QueueFate, SegmentFacts};
 use crate::metrics::catalog::{CSAT_BOUNDS, NPS_BOUNDS};
-use crate::metrics::guard::LabelGuard;
+use crate::metrics::guard::{LabelGuard, OTHER};
 use crate::metrics::histogram::{Bounds, Histogram};
 use crate::metrics::lookup::{self, LabelsRef};
 
@@ -181,11 +181,30 @@ impl SourceKpis {
         Ok(())
     }
 
-    /// The position of the series of `labels`, created (every family at 0) when new.
-    fn series(&mut self, labels: LabelsRef<'_>, b: &AllBounds) -> usize {
+    /// The position of the series of `labels`, created (every family at 0) when new. A new
+    /// label set that would take the source past `limits.max_series` folds into the one with
+    /// `other` for queue, queue id and channel (same direction), counted as an overflow of
+    /// `series`; that one is created past the cap if need be (three at most, one per
+    /// direction).
+    fn series(&mut self, labels: LabelsRef<'_>, b: &AllBounds, limits: &Limits) -> usize {
         if let Some(&i) = self.index.get(&labels) {
             return i;
         }
+        let labels = if (self.queues.len() + 1) * series_per_label_set(b) > limits.max_series {
+            self.guard.count_overflow("series");
+            let folded = LabelsRef {
+                queue_id: OTHER,
+                queue: OTHER,
+                channel: OTHER,
+                direction: labels.direction,
+            };
+            if let Some(&i) = self.index.get(&folded) {
+                return i;
+            }
+            folded
+        } else {
+            labels
+        };
         let i = self.queues.len();
         let labels = labels.to_owned();
         self.index.insert(labels.clone(), i);
@@ -216,7 +235,7 @@ impl SourceKpis {
             let pair = self
                 .guard
                 .admit_queue_ref(e.queue.queue_id, e.queue.queue, limits);
-            let si = self.series(labels(pair), b);
+            let si = self.series(labels(pair), b, limits);
             if f.last_entry == Some(i) {
                 conv_series = Some(si);
             }
@@ -255,10 +274,10 @@ impl SourceKpis {
         // segments before any queue.
         let conv_series = match conv_series {
             Some(si) => si,
-            None => self.series(labels(("", "")), b),
+            None => self.series(labels(("", "")), b, limits),
         };
         if f.answered_segments.iter().any(|s| s.entry.is_none()) {
-            let si = self.series(labels(("", "")), b);
+            let si = self.series(labels(("", "")), b, limits);
             for seg in f.answered_segments.iter().filter(|s| s.entry.is_none()) {
                 observe_segment(&mut self.queues[si], seg, b);
             }
@@ -315,6 +334,28 @@ impl SourceKpis {
         }
         out
     }
+}
+
+/// Series one per-queue label set makes: its counters (outcomes, likes and the eight others)
+/// and every histogram's buckets, `+Inf`, `_sum` and `_count`. Agent no-response events come
+/// on top, bounded by the cap on `event`.
+pub fn series_per_label_set(b: &AllBounds) -> usize {
+    let histograms = [
+        &b.queue_wait,
+        &b.abandon_time,
+        &b.first_response,
+        &b.interaction,
+        &b.after_call_work,
+        &b.handle_time,
+        &b.csat,
+        &b.nps,
+    ];
+    5 + 2
+        + 8
+        + histograms
+            .iter()
+            .map(|h| h.exposed.len() + 3)
+            .sum::<usize>()
 }
 
 /// Adds one answered agent segment to its series.

@@ -238,8 +238,9 @@ impl SourcePoller {
         }
     }
 
-    /// Makes ticks stop at their next page boundary once `stop` turns true (what
-    /// [`SourcePoller::run`] does with its shutdown signal; tests call it to cut a tick short).
+    /// Makes ticks stop once `stop` turns true: at the next page boundary, or at once where the
+    /// client waits (budget, backoff, `Retry-After`, a response or its body). What
+    /// [`SourcePoller::run`] does with its shutdown signal; tests call it to cut a tick short.
     pub fn stop_when(&mut self, stop: tokio::sync::watch::Receiver<bool>) {
         self.reader.stop_when(stop);
     }
@@ -354,6 +355,14 @@ impl SourcePoller {
             .set((finished - started).num_milliseconds() as f64 / 1000.0);
         self.show_progress();
         let s = &report.stats;
+        // Skipping a window keeps the watermark moving past a poisoned second; but a tick that
+        // read nothing at all, every window skipped, got nothing from the API: a failed poll.
+        let result = match result {
+            Ok(()) if s.skipped > 0 && s.requests == 0 => {
+                Err(PollError::AllSkipped { windows: s.skipped })
+            }
+            other => other,
+        };
         match result {
             Ok(()) => {
                 own.up.with_label_values(&src).set(1);
@@ -368,7 +377,8 @@ impl SourcePoller {
                     open_reads = report.open_reads,
                     rescans = report.rescans,
                     deferred = report.deferred,
-                    requests = s.requests,
+                    requests = s.sent,
+                    pages = s.requests,
                     ingested = s.pages.ingested,
                     duplicate = s.pages.duplicate,
                     in_progress = s.pages.in_progress,
@@ -397,8 +407,10 @@ impl SourcePoller {
                 tracing::warn!(
                     source = %self.name,
                     watermark = %self.watermark.format("%Y-%m-%dT%H:%M:%SZ"),
-                    requests = s.requests,
+                    requests = s.sent,
+                    pages = s.requests,
                     ingested = s.pages.ingested,
+                    skipped = s.skipped,
                     error = %msg,
                     "poll failed; the watermark stays, the next tick catches up"
                 );
@@ -561,10 +573,10 @@ impl SourcePoller {
         );
     }
 
-    /// Polls every `poll.interval` until `shutdown` says stop; a tick in progress stops at its
-    /// next page boundary and commits what it counted. The first tick runs at once, unless the
-    /// poller took over a predecessor's cadence ([`SourcePoller::resume`]). Returns the poller,
-    /// so its progress can be handed on.
+    /// Polls every `poll.interval` until `shutdown` says stop; a tick in progress stops where it
+    /// is (a page boundary, or any wait of the client) and commits what it counted. The first
+    /// tick runs at once, unless the poller took over a predecessor's cadence
+    /// ([`SourcePoller::resume`]). Returns the poller, so its progress can be handed on.
     pub async fn run(mut self, mut shutdown: tokio::sync::watch::Receiver<bool>) -> Self {
         self.stop_when(shutdown.clone());
         let interval = to_chrono(self.poll.interval);

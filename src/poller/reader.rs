@@ -67,6 +67,13 @@ pub enum PollError {
     /// A shutdown cut the poll short (not a failure: what was read is committed).
     #[error("stopped for shutdown")]
     Stopped,
+    /// Every window a tick read was skipped: no response body parsed. The windows are passed
+    /// over (the rescans read them again), but the source answered nothing usable.
+    #[error("every window read this tick was skipped ({windows} one-second windows): no response body parsed as a page")]
+    AllSkipped {
+        /// One-second windows skipped.
+        windows: u64,
+    },
     /// The API served the same page for two offsets while paging by index.
     #[error("window {window}: offset {offset} repeated an earlier page (or page 0 shifted by one record): the API's offset does not page as configured; set offset_mode: record (it skips records) or auto")]
     RepeatedPage {
@@ -84,6 +91,8 @@ pub struct ScanStats {
     pub pages: PageSummary,
     /// Pages fetched successfully.
     pub requests: u64,
+    /// Requests sent, failed ones included (retries, errors, bodies that did not parse).
+    pub sent: u64,
     /// Windows split because saturated or unreadable.
     pub splits: u64,
     /// One-second windows still saturated.
@@ -97,6 +106,7 @@ impl ScanStats {
     pub fn add(&mut self, s: &ScanStats) {
         self.pages.add(&s.pages);
         self.requests += s.requests;
+        self.sent += s.sent;
         self.splits += s.splits;
         self.truncated += s.truncated;
         self.skipped += s.skipped;
@@ -301,8 +311,10 @@ impl WindowReader {
         self.density.unwrap_or(0.0)
     }
 
-    /// Makes reads stop at their next page boundary once `stop` turns true.
+    /// Makes reads stop once `stop` turns true: at the next page boundary, or at once when the
+    /// client is waiting (budget, backoff, `Retry-After`, a response or its body).
     pub fn stop_when(&mut self, stop: tokio::sync::watch::Receiver<bool>) {
+        self.client.stop_when(stop.clone());
         self.stop = Some(stop);
     }
 
@@ -359,6 +371,22 @@ impl WindowReader {
     /// start counts was sized already). Stops at the first client error, at a shutdown, or
     /// when the allowance runs out.
     pub async fn read(
+        &mut self,
+        window: Window,
+        presplit: bool,
+        sink: &mut dyn PageSink,
+        allowance: Allowance,
+        stats: &mut ScanStats,
+    ) -> Result<Completion, PollError> {
+        let sent = self.client.requests_sent();
+        let result = self
+            .read_parts(window, presplit, sink, allowance, stats)
+            .await;
+        stats.sent += self.client.requests_sent() - sent;
+        result
+    }
+
+    async fn read_parts(
         &mut self,
         window: Window,
         presplit: bool,
@@ -533,8 +561,8 @@ impl WindowReader {
         Ok(WindowResult::Saturated { resume_at })
     }
 
-    /// Fetches one page, decodes it and hands it to the sink. A body that does not parse is
-    /// retried like a 5xx; the inner `Err` says it never parsed (or was too large), so the
+    /// Fetches one page, decodes it and hands it to the sink. A body that does not parse, or
+    /// holds more records than the `limit` asked for, is retried like a 5xx; the inner `Err` says it never parsed (or was too large), so the
     /// caller splits the window.
     async fn fetch_page(
         &mut self,
@@ -546,6 +574,7 @@ impl WindowReader {
         loop {
             let body = match self.client.fetch_page(req).await {
                 Ok(body) => body,
+                Err(ClientError::Stopped) => return Err(PollError::Stopped),
                 Err(ClientError::BodyTooLarge { .. }) => {
                     return Ok(Err(format!(
                         "body over limits.max_body_bytes ({})",
@@ -554,7 +583,22 @@ impl WindowReader {
                 }
                 Err(e) => return Err(e.into()),
             };
-            match decode_page(&body) {
+            let decoded = decode_page(&body)
+                .map_err(|e| e.to_string())
+                .and_then(|page| {
+                    // The API never sends more than it was asked for; a longer page would plant
+                    // any number of ids to track (and checkpoint) if it were taken.
+                    if page.elements.len() > req.limit as usize {
+                        Err(format!(
+                            "page has {} records, more than the limit of {} asked for",
+                            page.elements.len(),
+                            req.limit
+                        ))
+                    } else {
+                        Ok(page)
+                    }
+                });
+            match decoded {
                 Ok(page) => {
                     let shape = PageShape::of(&page, self.tz_offset_minutes);
                     let summary = sink.take(window, &body, &page);
@@ -563,11 +607,14 @@ impl WindowReader {
                 Err(e) => {
                     attempt += 1;
                     if attempt >= self.max_attempts {
-                        return Ok(Err(e.to_string()));
+                        return Ok(Err(e));
                     }
                     tracing::warn!(source = %self.name, offset = req.offset, attempt, error = %e, "response body is not a page; retrying");
                     self.client.note_retry("bad_body");
-                    self.client.backoff(attempt).await;
+                    self.client.backoff(attempt).await.map_err(|e| match e {
+                        ClientError::Stopped => PollError::Stopped,
+                        other => PollError::Client(other),
+                    })?;
                 }
             }
         }

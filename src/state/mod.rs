@@ -159,6 +159,50 @@ pub fn load(
     }
 }
 
+/// Refuses a `state.path` whose directory cannot be written (missing, read-only, not a
+/// directory), naming the key: checked at startup, because once running a failing write only
+/// holds back new counts while polls look healthy.
+pub fn check_writable(path: &Path) -> Result<(), ConfigError> {
+    file::probe_directory(path).map_err(|e| {
+        ConfigError::invalid(
+            "state.path",
+            format!(
+                "cannot write a checkpoint in {}: {e}",
+                file::directory_of(path).display()
+            ),
+        )
+    })
+}
+
+/// The checkpoint's advisory lock, held by the running exporter until dropped.
+#[derive(Debug)]
+pub struct StateLock {
+    _file: std::fs::File,
+}
+
+/// Takes the advisory lock on `state.path` (the file `<path>.lock` beside it), so a second
+/// exporter on the same checkpoint refuses to start instead of overwriting the first one's
+/// counts with its own: each would count everything, and each write would undo the other's.
+/// Refused (naming the key) when another process holds it or it cannot be taken.
+pub fn lock(path: &Path) -> Result<StateLock, ConfigError> {
+    let lock_path = file::lock_path(path);
+    match file::try_lock(path) {
+        Ok(Some(file)) => Ok(StateLock { _file: file }),
+        Ok(None) => Err(ConfigError::invalid(
+            "state.path",
+            format!(
+                "the checkpoint {} is in use by another running exporter (it holds the lock {}); two exporters must never share a checkpoint",
+                path.display(),
+                lock_path.display()
+            ),
+        )),
+        Err(e) => Err(ConfigError::invalid(
+            "state.path",
+            format!("cannot lock {}: {e}", lock_path.display()),
+        )),
+    }
+}
+
 /// Checkpoint bytes to state, without touching the file system. `path` only names the file in
 /// errors.
 pub fn parse(bytes: &[u8], buckets: &Buckets, path: &Path) -> Result<Restored, Rejected> {

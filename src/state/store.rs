@@ -31,6 +31,9 @@ pub struct StateStore {
     /// What commits publish to.
     metrics: Arc<Metrics>,
     inner: tokio::sync::Mutex<Inner>,
+    /// Set by a failed write, cleared by the next good one. A failing checkpoint holds back
+    /// every new count, so it must show outside the log: in `/-/ready` and the self-metrics.
+    write_error: WriteError,
 }
 
 #[derive(Default)]
@@ -43,6 +46,10 @@ struct Inner {
     /// forgotten since): [`StateStore::flush`] must write.
     behind: bool,
 }
+
+/// Why the last checkpoint write failed, while it keeps failing: readable without the commit
+/// lock, so `/-/ready` answers at once even while a slow write holds it.
+type WriteError = std::sync::Mutex<Option<String>>;
 
 /// The file as written: sections go in verbatim.
 #[derive(Serialize)]
@@ -102,7 +109,17 @@ impl StateStore {
             buckets: buckets.clone(),
             metrics,
             inner: tokio::sync::Mutex::new(inner),
+            write_error: WriteError::default(),
         }
+    }
+
+    /// Why the checkpoint cannot be written, while the last write failed (path and error on
+    /// one line); `None` once a write succeeds again, and always without `state.path`.
+    pub fn write_error(&self) -> Option<String> {
+        self.write_error
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// The checkpoint file, if one is configured.
@@ -160,6 +177,11 @@ impl StateStore {
                 .unwrap_or_else(|e| Err(std::io::Error::other(e)));
             if let Err(e) = written {
                 inner.behind = true;
+                self.metrics.own.checkpoint_failures.inc();
+                *self.write_error.lock().unwrap_or_else(|e| e.into_inner()) = Some(format!(
+                    "cannot write the checkpoint {}: {e}",
+                    path.display()
+                ));
                 tracing::error!(
                     path = %path.display(), error = %e,
                     "cannot write the checkpoint: new counts stay unpublished until a checkpoint is written (retried every tick)"
@@ -167,6 +189,11 @@ impl StateStore {
                 return false;
             }
             inner.behind = false;
+            *self.write_error.lock().unwrap_or_else(|e| e.into_inner()) = None;
+            self.metrics
+                .own
+                .checkpoint_last_success
+                .set(now.timestamp_millis() as f64 / 1000.0);
             tracing::debug!(path = %path.display(), bytes = size, duration_ms = started.elapsed().as_millis() as u64, "checkpoint written");
         }
         {

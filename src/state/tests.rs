@@ -380,6 +380,173 @@ async fn nothing_is_published_until_its_checkpoint_is_on_disk() {
 }
 
 #[tokio::test]
+async fn a_failing_write_shows_in_the_self_metrics_and_the_store() {
+    let d = dir();
+    let missing = d.path().join("not-yet");
+    let path = missing.join("state.json");
+    let m = metrics();
+    let store = StateStore::new(
+        Some(path.clone()),
+        &Buckets::default(),
+        m.clone(),
+        &BTreeMap::new(),
+    );
+    let failures = || m.own.checkpoint_failures.get();
+    let last_success = || m.own.checkpoint_last_success.get();
+    assert!(!store.commit(SOURCE, rich_state().view(), now()).await);
+    assert!(!store.flush(now()).await);
+    assert_eq!(failures(), 2, "each failed write counts");
+    assert_eq!(last_success(), 0.0, "never written");
+    let why = store.write_error().expect("the failure is kept");
+    assert!(why.contains("not-yet/state.json"), "{why}");
+    assert!(why.contains("No such file"), "{why}");
+    let text = String::from_utf8(m.encode_self_metrics()).unwrap();
+    assert!(
+        text.contains("smartassist_exporter_checkpoint_failures_total 2"),
+        "{text}"
+    );
+
+    std::fs::create_dir(&missing).unwrap();
+    let later = now() + Duration::seconds(90);
+    assert!(store.flush(later).await);
+    assert_eq!(store.write_error(), None, "cleared by a good write");
+    assert_eq!(failures(), 2);
+    assert_eq!(last_success(), later.timestamp() as f64);
+}
+
+#[test]
+fn a_state_directory_that_cannot_be_written_is_refused_naming_the_key() {
+    let d = dir();
+    let missing = d.path().join("missing").join("state.json");
+    let e = check_writable(&missing).unwrap_err().to_string();
+    assert!(e.starts_with("config error: state.path: "), "{e}");
+    assert!(e.contains("No such file"), "{e}");
+    // A regular file where the directory should be (root writes anywhere, so no chmod).
+    std::fs::write(d.path().join("file"), b"").unwrap();
+    let under_file = d.path().join("file").join("state.json");
+    let e = check_writable(&under_file).unwrap_err().to_string();
+    assert!(e.starts_with("config error: state.path: "), "{e}");
+
+    let fine = d.path().join("state.json");
+    check_writable(&fine).unwrap();
+    assert_eq!(
+        std::fs::read_dir(d.path()).unwrap().count(),
+        1,
+        "the probe leaves nothing behind"
+    );
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn a_symlink_planted_as_the_temp_file_is_not_followed() {
+    let d = dir();
+    let path = d.path().join("state.json");
+    let target = d.path().join("precious");
+    std::fs::write(&target, b"not yours").unwrap();
+    std::os::unix::fs::symlink(&target, file::temp_path(&path)).unwrap();
+
+    let state = rich_state();
+    write(&path, &state).await;
+    assert_eq!(
+        std::fs::read(&target).unwrap(),
+        b"not yours",
+        "the target is untouched"
+    );
+    assert!(
+        !std::fs::symlink_metadata(&path).unwrap().is_symlink(),
+        "the checkpoint is a file of its own"
+    );
+    let restored = load(&path, &Buckets::default(), now()).unwrap().unwrap();
+    assert_eq!(restored.sources[SOURCE], state);
+    assert!(!file::temp_path(&path).exists(), "renamed away");
+}
+
+#[test]
+fn a_second_lock_on_the_same_checkpoint_is_refused_naming_the_key() {
+    let d = dir();
+    let path = d.path().join("state.json");
+    let first = lock(&path).unwrap();
+    let e = lock(&path).unwrap_err().to_string();
+    assert!(e.starts_with("config error: state.path: "), "{e}");
+    assert!(e.contains("in use by another running exporter"), "{e}");
+    assert!(e.contains("state.json.lock"), "{e}");
+    // Another checkpoint in the same directory is another exporter's business.
+    let other = lock(&d.path().join("other.json")).unwrap();
+    drop(first);
+    let again = lock(&path).expect("free once the holder is gone");
+    drop((again, other));
+}
+
+#[tokio::test]
+async fn label_sets_beyond_max_series_fold_into_other_and_are_counted() {
+    let now = t("2026-03-02T12:00:00Z");
+    let sim = Simulator::new(
+        SimConfig {
+            seed: 5,
+            rate_per_min: 8.0,
+            ..SimConfig::default()
+        },
+        Arc::new(ManualClock::new(now)),
+    );
+    let bounds = AllBounds::new(&Buckets::default());
+    let per_set = crate::metrics::state::series_per_label_set(&bounds);
+    assert_eq!(per_set, 130, "with the default buckets");
+    let body = serde_json::to_vec(
+        &json!({ "data": sim.records_between(now - Duration::minutes(90), now, 0) }),
+    )
+    .unwrap();
+    let ingest = |limits: &Limits| {
+        let mut kpis = SourceKpis::default();
+        let mut seen = SeenSet::default();
+        let ctx = IngestContext {
+            tz_offset_minutes: 0,
+            bounds: &bounds,
+            limits,
+        };
+        ingest_body(&body, ctx, &mut seen.in_window(now), &mut kpis).unwrap();
+        kpis
+    };
+    let free = ingest(&Limits::default());
+    assert!(free.queues.len() > 6, "{} label sets", free.queues.len());
+    assert_eq!(free.guard.overflows.get("series"), None);
+
+    let capped = ingest(&Limits {
+        max_series: 3 * per_set,
+        ..Limits::default()
+    });
+    assert!(
+        capped.queues.len() <= 3 + 3,
+        "three label sets, then one `other` per direction: {:?}",
+        capped.queues.iter().map(|s| &s.labels).collect::<Vec<_>>()
+    );
+    assert!(capped.queues.iter().any(|s| (
+        s.labels.queue_id.as_str(),
+        s.labels.queue.as_str(),
+        s.labels.channel.as_str()
+    ) == ("other", "other", "other")));
+    assert!(capped.guard.overflows["series"] > 0);
+    assert_eq!(
+        capped.conversations_by_outcome(),
+        free.conversations_by_outcome(),
+        "folded, never lost"
+    );
+
+    // The overflow count is checkpointed like the others.
+    let d = dir();
+    let path = d.path().join("state.json");
+    let state = SourceState {
+        kpis: capped.clone(),
+        ..rich_state()
+    };
+    write(&path, &state).await;
+    let restored = load(&path, &Buckets::default(), now).unwrap().unwrap();
+    assert_eq!(
+        restored.sources[SOURCE].kpis.guard.overflows["series"],
+        capped.guard.overflows["series"]
+    );
+}
+
+#[tokio::test]
 async fn a_forgotten_source_leaves_the_checkpoint() {
     let d = dir();
     let path = d.path().join("state.json");

@@ -1,5 +1,7 @@
 //! The checkpoint through the binary: other buckets stop the start with exit 2 naming
-//! `buckets`; a corrupt checkpoint is moved aside and the exporter serves and stops cleanly.
+//! `buckets`, and so do a state directory that cannot be written and a checkpoint another
+//! running exporter holds (naming `state.path`); a corrupt checkpoint is moved aside and the
+//! exporter serves and stops cleanly.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -130,4 +132,69 @@ fn a_corrupt_checkpoint_is_moved_aside_and_the_exporter_runs() {
     assert!(status.success(), "{status:?}\n{text}");
     assert!(text.contains("level=error"), "{text}");
     assert!(text.contains("moved aside"), "{text}");
+}
+
+#[test]
+fn a_state_directory_that_cannot_be_written_stops_the_start_naming_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), "");
+    let yaml = std::fs::read_to_string(&cfg)
+        .unwrap()
+        .replace("path: state.json", "path: missing/state.json");
+    std::fs::write(&cfg, yaml).unwrap();
+    let out = exporter(&cfg).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let last = stderr.lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with("config error: state.path: cannot write a checkpoint in "),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_second_exporter_on_the_same_checkpoint_refuses_to_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), "");
+    let log = dir.path().join("log");
+    let mut first = exporter(&cfg)
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    // The first one holds the lock from before its first checkpoint.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !dir.path().join("state.json").exists() {
+        assert!(first.try_wait().unwrap().is_none(), "it must not exit");
+        assert!(Instant::now() < deadline, "no first checkpoint");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = exporter(&cfg).output().unwrap();
+    binary::signal(&first, "-TERM");
+    let status = first.wait().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let last = stderr.lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with("config error: state.path: the checkpoint ")
+            && last.contains("in use by another running exporter"),
+        "{stderr}"
+    );
+    assert!(status.success(), "the first one is undisturbed: {status:?}");
+
+    // Once it is gone, a new one starts on its checkpoint (removed first, to see it write).
+    std::fs::remove_file(dir.path().join("state.json")).unwrap();
+    let mut next = exporter(&cfg)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !dir.path().join("state.json").exists() {
+        assert!(next.try_wait().unwrap().is_none(), "it must not exit");
+        assert!(Instant::now() < deadline, "no checkpoint");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    binary::signal(&next, "-TERM");
+    assert!(next.wait().unwrap().success());
 }

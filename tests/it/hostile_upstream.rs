@@ -1,8 +1,8 @@
 //! Hostile upstream responses (issue 7, item 4; DESIGN §5 "Bodies"). The simulator's real
 //! answers pass through a man in the middle that replaces chosen ones with an HTML page, a
 //! truncated body, `{"data": "x"}`, `{"data": null}`, a body over `limits.max_body_bytes`, a
-//! body that never finishes, invalid UTF-8, numbers beyond `f64`, JSON nested 100,000 deep, or
-//! the previous page again. For each: no panic, the self-metric that says what happened moves,
+//! body that never finishes, invalid UTF-8, numbers beyond `f64`, JSON nested 100,000 deep, a
+//! page longer than the `limit` asked for, or the previous page again. For each: no panic, the self-metric that says what happened moves,
 //! a log line says it, the watermark keeps moving, and once the corruption stops the KPI series
 //! equal the simulator's truth exactly (rescans read again what was skipped).
 //!
@@ -267,6 +267,30 @@ async fn a_body_over_max_body_bytes_streamed_without_a_length() {
     .await;
 }
 
+/// A page longer than the `limit` asked for (100): the API never sends one, and accepting it
+/// let a hostile upstream plant any number of ids to track. It is a bad body like the others:
+/// retried, then the window split and the one-second window skipped, none of its records
+/// counted; the rescans read the second again once the API behaves.
+#[tokio::test]
+async fn a_page_longer_than_its_limit() {
+    poisoned_window(116, Path::BadBody, |x| {
+        let mut page = x.json();
+        let data = page["data"].as_array_mut().expect("a page");
+        // Pages past the last one are empty; the pages holding the victim are poisoned.
+        let Some(model) = data.first().cloned() else {
+            return Reply::Pass;
+        };
+        for i in 0..(101 - data.len().min(101)) {
+            let mut extra = model.clone();
+            extra["conversationId"] = format!("planted-{i}").into();
+            extra["sessionId"] = format!("planted-s-{i}").into();
+            data.push(extra);
+        }
+        Reply::json(page.to_string())
+    })
+    .await;
+}
+
 /// `data` holding one array nested 100,000 deep: a page with one unreadable element (counted
 /// as malformed), not a broken body. The page is short, so the window looks complete; the
 /// records it hid are found by the rescan.
@@ -379,6 +403,83 @@ async fn responses_that_never_finish() {
     let next = s.h.tick().await;
     assert_eq!(next.error, None);
     assert!(s.h.poller.watermark() > before, "the next tick catches up");
+    s.recover().await;
+}
+
+/// `requests=` of the poll log lines is every request sent, the failed ones included: four 503s
+/// (three in a row fail one poll, one more is retried), and the lines add up to exactly what
+/// the upstream saw.
+#[tokio::test]
+async fn the_poll_line_counts_failed_requests_too() {
+    let mut s = Hostile::new(sim(118), |c| c.poll.retry.max_attempts = 3);
+    let victim = s.victim();
+    let mut left = 4;
+    s.tamper.set(move |x| {
+        if left > 0 && x.status == 200 && x.covers(victim) {
+            left -= 1;
+            Reply::Body {
+                status: 503,
+                content_type: "text/plain",
+                body: Bytes::from_static(b"busy"),
+                declare_length: false,
+            }
+        } else {
+            Reply::Pass
+        }
+    });
+    s.h.run_until(victim + Duration::minutes(3)).await;
+    assert_eq!(s.tamper.tampered(), 4);
+    assert!(
+        s.h.reports.iter().any(|r| r.error.is_some()),
+        "three 503s in a row fail a poll"
+    );
+    let logged: u64 = s
+        .logs
+        .lines_with(" requests=")
+        .iter()
+        .map(|l| {
+            let at = l.find(" requests=").unwrap() + " requests=".len();
+            let digits: String = l[at..].chars().take_while(char::is_ascii_digit).collect();
+            digits.parse::<u64>().unwrap()
+        })
+        .sum();
+    assert_eq!(
+        logged,
+        s.tamper.requests(),
+        "the poll lines' requests= add up to every request sent:\n{}",
+        s.logs.text()
+    );
+    s.recover().await;
+}
+
+/// An upstream that answers nothing but HTML with status 200: every window of a tick is split
+/// down to one second and skipped. Skipping keeps the watermark moving, but a tick that read
+/// nothing at all is a failed poll: `up` goes to 0 (so `SmartAssistSourceDown` can fire) until
+/// a body parses again.
+#[tokio::test]
+async fn a_tick_whose_every_window_is_skipped_is_a_failed_poll() {
+    let mut s = Hostile::new(sim(119), |c| c.poll.retry.max_attempts = 2);
+    s.h.run_until(t(START) + Duration::minutes(5)).await;
+    assert_eq!(s.own("smartassist_up"), 1.0);
+    let failures = s.own("smartassist_exporter_poll_failures_total");
+    s.tamper.set(|x| {
+        if x.status == 200 {
+            html(x)
+        } else {
+            Reply::Pass
+        }
+    });
+    let report = s.h.tick().await;
+    assert!(report.stats.skipped > 0, "{report:?}");
+    assert_eq!(report.stats.requests, 0, "no page parsed");
+    let err = report.error.expect("a tick that read nothing failed");
+    assert!(err.contains("skipped"), "{err}");
+    assert_eq!(s.own("smartassist_up"), 0.0);
+    assert_eq!(
+        s.own("smartassist_exporter_poll_failures_total"),
+        failures + 1.0
+    );
+    s.assert_logged("poll failed");
     s.recover().await;
 }
 

@@ -36,6 +36,7 @@ mod properties;
 mod reload;
 mod replay_and_serve;
 mod scrape_load;
+mod shutdown;
 mod simulator_data;
 mod simulator_faults;
 mod simulator_pages;

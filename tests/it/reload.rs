@@ -63,7 +63,8 @@ impl Exporter {
             Arc::new(SystemClock),
             listener,
             "/metrics".parse().unwrap(),
-            smartassist_exporter::http::WebConfig::default(),
+            // As with --web.enable-lifecycle: these tests reload through POST /-/reload.
+            smartassist_exporter::http::WebConfig::default().with_lifecycle(true),
             async {
                 let _ = stopped.await;
             },
@@ -347,6 +348,12 @@ async fn sighup_reloads_the_real_binary() {
         config_yaml(&[&a, &source_yaml(&sim, "b", "token")], ""),
     )
     .unwrap();
+    // Without --web.enable-lifecycle the endpoint is off, as in Prometheus; SIGHUP works.
+    assert_eq!(
+        ex.reload().await,
+        (403, "Lifecycle API is not enabled.".to_owned())
+    );
+    assert_eq!(ex.own(UP, "b").await, None, "nothing reloaded");
     signal(&child, "-HUP");
     ex.wait_for(UP, "b", 1.0).await;
     assert_eq!(ex.global(RELOAD_OK).await, 1.0);

@@ -15,7 +15,7 @@ use rcgen::{
 };
 use reqwest::StatusCode;
 use smartassist_exporter::http::{
-    serve_with, ExporterView, HttpOptions, SourceStatus, TelemetryPath, WebConfig,
+    serve_with, ConnectionLimits, ExporterView, HttpOptions, SourceStatus, TelemetryPath, WebConfig,
 };
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -410,6 +410,63 @@ async fn basic_auth_works_without_tls_too() {
         .unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
     server.shutdown().await;
+}
+
+/// What a plain-HTTP server answers to a client that speaks HTTP/2 by prior knowledge: the
+/// connection preface and an empty SETTINGS frame, then the first bytes back.
+async fn h2c_prior_knowledge(addr: SocketAddr) -> Vec<u8> {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    tcp.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\0\0\0\x04\0\0\0\0\0")
+        .await
+        .unwrap();
+    let mut answer = vec![0; 9];
+    let mut read = 0;
+    while read < answer.len() {
+        match tokio::time::timeout(GUARD, tcp.read(&mut answer[read..]))
+            .await
+            .expect("an answer or a close")
+        {
+            Ok(0) | Err(_) => break,
+            Ok(n) => read += n,
+        }
+    }
+    answer.truncate(read);
+    answer
+}
+
+#[tokio::test]
+async fn plain_http2_prior_knowledge_follows_the_http2_setting() {
+    // On by default: the server's first frame is its SETTINGS (type 4).
+    let on = Server::start(WebConfig::default()).await;
+    let answer = h2c_prior_knowledge(on.addr).await;
+    assert_eq!(
+        answer.get(3),
+        Some(&4),
+        "an HTTP/2 SETTINGS frame: {answer:?}"
+    );
+    on.shutdown().await;
+
+    let dir = tempfile::tempdir().unwrap();
+    let web =
+        WebConfig::from_yaml_str("http_server_config:\n  http2: false\n", dir.path()).unwrap();
+    let off = Server::start(web).await;
+    let answer = h2c_prior_knowledge(off.addr).await;
+    assert!(
+        answer.is_empty() || answer.starts_with(b"HTTP/1.1 4"),
+        "HTTP/2 is refused: {:?}",
+        String::from_utf8_lossy(&answer)
+    );
+    // HTTP/1.1 still works.
+    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    let resp = client
+        .get(format!("http://{}/metrics", off.addr))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(resp.version(), reqwest::Version::HTTP_11);
+    off.shutdown().await;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -828,4 +885,91 @@ async fn the_binary_serves_https_with_basic_auth_from_the_file() {
         .unwrap();
     assert_eq!(ok.status(), StatusCode::OK);
     drop(child);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Connection limits
+
+/// Waits (bounded) until the server closes `conn`: a read gives EOF or an error.
+async fn closed_by_server(conn: &mut tokio::net::TcpStream) -> bool {
+    use tokio::io::AsyncReadExt as _;
+    let mut byte = [0u8; 1];
+    matches!(
+        tokio::time::timeout(GUARD, conn.read(&mut byte)).await,
+        Ok(Ok(0)) | Ok(Err(_))
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn silent_connections_cannot_crowd_out_a_scrape() {
+    // Timeouts far beyond the test: only the cap closes anything here.
+    let limits = ConnectionLimits {
+        max_connections: 16,
+        header_timeout: Duration::from_secs(300),
+        idle_timeout: Duration::from_secs(300),
+    };
+    let server = Server::start(WebConfig::default().with_connection_limits(limits)).await;
+    let mut silent = Vec::new();
+    for _ in 0..200 {
+        silent.push(tokio::net::TcpStream::connect(server.addr).await.unwrap());
+    }
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .timeout(GUARD)
+        .build()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let resp = client
+        .get(format!("http://{}/metrics", server.addr))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(resp.text().await.unwrap(), METRICS);
+    let took = started.elapsed();
+    eprintln!("scrape behind 200 silent connections (cap 16): {took:?}");
+    assert!(took < Duration::from_secs(2), "{took:?}");
+    // The oldest silent connections were closed to make room: at most the cap stay open.
+    for (i, conn) in silent.iter_mut().take(200 - 16).enumerate() {
+        assert!(
+            closed_by_server(conn).await,
+            "silent connection {i} still open"
+        );
+    }
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn silent_and_idle_connections_are_closed_after_their_timeouts() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let limits = ConnectionLimits {
+        max_connections: 16,
+        header_timeout: Duration::from_millis(300),
+        idle_timeout: Duration::from_millis(300),
+    };
+    let server = Server::start(WebConfig::default().with_connection_limits(limits)).await;
+    // Never sends a byte.
+    let mut silent = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    // Sends half a request head, then nothing.
+    let mut trickle = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    trickle
+        .write_all(b"GET /metrics HTTP/1.1\r\nHo")
+        .await
+        .unwrap();
+    // One request on a keep-alive connection, then idle.
+    let mut idle = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    idle.write_all(b"GET /-/healthy HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut head = [0u8; 15];
+    idle.read_exact(&mut head).await.unwrap();
+    assert_eq!(&head, b"HTTP/1.1 200 OK");
+    let started = std::time::Instant::now();
+    assert!(closed_by_server(&mut silent).await, "silent");
+    assert!(closed_by_server(&mut trickle).await, "half a head");
+    let mut rest = Vec::new();
+    let _ = tokio::time::timeout(GUARD, idle.read_to_end(&mut rest)).await;
+    assert!(closed_by_server(&mut idle).await, "idle after a request");
+    assert!(started.elapsed() < GUARD);
+    server.shutdown().await;
 }

@@ -22,7 +22,7 @@ pub(crate) enum Shape {
 /// request's `timeZoneOffset` (JS sign: local = UTC − offset) used by the naive shapes.
 pub(crate) fn format(t: DateTime<Utc>, shape: Shape, frac: bool, tz_offset: i32) -> String {
     let nanos = t.timestamp_subsec_nanos();
-    let fraction = if nanos % 1_000_000 != 0 {
+    let fraction = if !nanos.is_multiple_of(1_000_000) {
         format!(".{nanos:09}")
     } else if frac || nanos != 0 {
         format!(".{:03}", nanos / 1_000_000)

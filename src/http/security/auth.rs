@@ -2,9 +2,11 @@
 //!
 //! bcrypt costs tens of milliseconds per check, on purpose. So verified credentials are cached
 //! (as a SHA-256 of user, hash and password, never the password itself), only one bcrypt runs
-//! at a time (a flood of bad guesses uses one core, not all), and an unknown user is checked
-//! against a dummy hash of the same cost as the real ones, so response time does not tell
-//! which users exist.
+//! at a time (a flood of bad guesses uses one core, not all), and every check costs the work of
+//! one bcrypt at the highest cost among the users, whoever is asked for: an unknown user is
+//! checked against a dummy hash of that cost, and a user whose own hash is cheaper is padded
+//! with dummy hashes up to it, so response time tells neither which users exist nor which of
+//! them have the cheaper hashes.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -25,6 +27,12 @@ pub const REALM: &str = "smartassist-exporter";
 /// How many verified credentials are remembered. A handful of scrapers use one each.
 const CACHE_CAPACITY: usize = 256;
 
+/// The most credential checks that may wait for or run bcrypt at once. Beyond it, a check
+/// that would need bcrypt is refused at once (429): with one bcrypt at a time, a queue of 200
+/// wrong passwords made a scraper's first check wait 12.5 s behind them. A handful covers
+/// every real scraper starting at the same moment.
+pub const MAX_PENDING_CHECKS: usize = 8;
+
 /// Salt of the dummy hash an unknown user is checked against; any fixed value does.
 const DUMMY_SALT: [u8; 16] = *b"smartassist-dumy";
 
@@ -33,10 +41,23 @@ pub struct BasicAuth {
     users: HashMap<String, Secret>,
     /// A bcrypt hash of a password nobody sends, at the highest cost among the users.
     dummy: String,
+    /// The highest cost among the users.
+    max_cost: u32,
+    /// Dummy hashes at every cost from the lowest user's up to (not including) `max_cost`. A
+    /// check against a hash of cost `c` is padded with those of costs `c..max_cost`: bcrypt's
+    /// work doubles per cost, so 2^c + 2^c + 2^(c+1) + ... + 2^(max-1) = 2^max, the work of
+    /// one check at `max_cost` (what an unknown user costs).
+    pads: HashMap<u32, String>,
     /// Only one bcrypt at a time.
     bcrypt_gate: Arc<tokio::sync::Semaphore>,
+    /// Checks waiting for or running bcrypt, at most [`MAX_PENDING_CHECKS`].
+    pending: Arc<tokio::sync::Semaphore>,
+    /// Checks refused because [`MAX_PENDING_CHECKS`] were pending.
+    refused_busy: AtomicU64,
     cache: Mutex<Cache>,
     bcrypt_runs: AtomicU64,
+    /// bcrypt work done, in units of one round at cost 0 (2^cost per hash checked).
+    bcrypt_work: AtomicU64,
 }
 
 impl std::fmt::Debug for BasicAuth {
@@ -45,6 +66,17 @@ impl std::fmt::Debug for BasicAuth {
             .field("users", &self.users.len())
             .finish_non_exhaustive()
     }
+}
+
+/// The outcome of one credential check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Right credentials.
+    Allowed,
+    /// Wrong credentials (or none): 401.
+    Denied,
+    /// Not checked: [`MAX_PENDING_CHECKS`] checks already wait for bcrypt (429).
+    Busy,
 }
 
 /// Why a user's hash was refused.
@@ -62,6 +94,7 @@ impl BasicAuth {
     pub fn new(users: impl IntoIterator<Item = (String, Secret)>) -> Result<Self, BadHash> {
         let users: HashMap<String, Secret> = users.into_iter().collect();
         let mut max_cost = 0;
+        let mut min_cost = u32::MAX;
         let mut names: Vec<&String> = users.keys().collect();
         names.sort();
         for user in names {
@@ -80,30 +113,50 @@ impl BasicAuth {
                 )));
             }
             max_cost = max_cost.max(cost);
+            min_cost = min_cost.min(cost);
         }
+        let dummy_at = |cost: u32| {
+            bcrypt::hash_with_salt(b"not a password anyone sends", cost, DUMMY_SALT)
+                .map(|h| h.format_for_version(bcrypt::Version::TwoB))
+                .map_err(|e| BadHash {
+                    user: String::new(),
+                    message: e.to_string(),
+                })
+        };
+        let pads = (min_cost..max_cost)
+            .map(|cost| dummy_at(cost).map(|h| (cost, h)))
+            .collect::<Result<HashMap<_, _>, _>>()?;
         // Without users the dummy is never used; skip the bcrypt.
         let dummy = if users.is_empty() {
             String::new()
         } else {
-            bcrypt::hash_with_salt(b"not a password anyone sends", max_cost, DUMMY_SALT)
-                .map_err(|e| BadHash {
-                    user: String::new(),
-                    message: e.to_string(),
-                })?
-                .format_for_version(bcrypt::Version::TwoB)
+            dummy_at(max_cost)?
         };
         Ok(Self {
             users,
             dummy,
+            max_cost,
+            pads,
             bcrypt_gate: Arc::new(tokio::sync::Semaphore::new(1)),
+            pending: Arc::new(tokio::sync::Semaphore::new(MAX_PENDING_CHECKS)),
+            refused_busy: AtomicU64::new(0),
             cache: Mutex::new(Cache::default()),
             bcrypt_runs: AtomicU64::new(0),
+            bcrypt_work: AtomicU64::new(0),
         })
     }
 
-    /// Whether `user` and `password` are right. Cached on success; otherwise costs one bcrypt,
-    /// whether or not the user exists.
+    /// Whether `user` and `password` are right. Cached on success; otherwise costs the work of
+    /// one bcrypt at the users' highest cost, whether or not the user exists and whatever its
+    /// own hash costs.
     pub async fn verify(&self, user: &str, password: &[u8]) -> bool {
+        self.check(user, password).await == Verdict::Allowed
+    }
+
+    /// [`BasicAuth::verify`], telling a refusal for want of capacity ([`Verdict::Busy`]: too
+    /// many checks pending, nothing hashed) from wrong credentials. Verified credentials take
+    /// the cached path and are never busy.
+    pub async fn check(&self, user: &str, password: &[u8]) -> Verdict {
         let known = self.users.get(user);
         let hash = known.map_or(self.dummy.as_str(), |h| h.expose());
         let key = cache_key(user, hash, password);
@@ -114,17 +167,34 @@ impl BasicAuth {
                 .unwrap_or_else(|e| e.into_inner())
                 .contains(&key)
         {
-            return true;
+            return Verdict::Allowed;
         }
+        let Ok(_pending) = self.pending.clone().try_acquire_owned() else {
+            self.refused_busy.fetch_add(1, Ordering::Relaxed);
+            return Verdict::Busy;
+        };
         let Ok(permit) = self.bcrypt_gate.clone().acquire_owned().await else {
-            return false;
+            return Verdict::Denied;
         };
         self.bcrypt_runs.fetch_add(1, Ordering::Relaxed);
+        let cost = hash
+            .parse::<bcrypt::HashParts>()
+            .map_or(self.max_cost, |p| p.get_cost());
+        let pads: Vec<String> = (cost..self.max_cost)
+            .filter_map(|c| self.pads.get(&c).cloned())
+            .collect();
+        let work = (1u64 << cost) + pads.iter().map(|h| cost_of(h)).sum::<u64>();
+        self.bcrypt_work.fetch_add(work, Ordering::Relaxed);
         let (hash, password) = (hash.to_owned(), password.to_vec());
         // Like Go's bcrypt, a password over 72 bytes never matches (no silent truncation).
         let matched = tokio::task::spawn_blocking(move || {
             let _permit = permit;
-            bcrypt::non_truncating_verify(password, &hash).unwrap_or(false)
+            let matched = bcrypt::non_truncating_verify(&password, &hash).unwrap_or(false);
+            for pad in &pads {
+                // Work only: the result is never used.
+                let _ = bcrypt::non_truncating_verify(&password, pad);
+            }
+            matched
         })
         .await
         .unwrap_or(false);
@@ -135,7 +205,16 @@ impl BasicAuth {
                 .unwrap_or_else(|e| e.into_inner())
                 .insert(key);
         }
-        ok
+        if ok {
+            Verdict::Allowed
+        } else {
+            Verdict::Denied
+        }
+    }
+
+    /// How many checks were refused for want of capacity ([`Verdict::Busy`]).
+    pub fn refused_busy(&self) -> u64 {
+        self.refused_busy.load(Ordering::Relaxed)
     }
 
     /// How many bcrypt checks ran (cache misses), for tests and curiosity.
@@ -143,10 +222,22 @@ impl BasicAuth {
         self.bcrypt_runs.load(Ordering::Relaxed)
     }
 
+    /// The bcrypt work done so far, in units of 2^cost per hash checked (pads included): what
+    /// timing would show, without measuring time.
+    pub fn bcrypt_work(&self) -> u64 {
+        self.bcrypt_work.load(Ordering::Relaxed)
+    }
+
     /// How many users are configured.
     pub fn users(&self) -> usize {
         self.users.len()
     }
+}
+
+/// The work of one check against `hash`: 2^cost.
+fn cost_of(hash: &str) -> u64 {
+    hash.parse::<bcrypt::HashParts>()
+        .map_or(0, |p| 1u64 << p.get_cost())
 }
 
 /// SHA-256 over length-prefixed user and hash, then the password: the hash is part of the key,
@@ -208,15 +299,31 @@ pub(super) async fn require(
     request: Request,
     next: Next,
 ) -> Response {
-    let ok = match credentials(request.headers()) {
-        Some((user, password)) => auth.verify(&user, &password).await,
-        None => false,
+    let verdict = match credentials(request.headers()) {
+        Some((user, password)) => auth.check(&user, &password).await,
+        None => Verdict::Denied,
     };
-    if ok {
-        next.run(request).await
-    } else {
-        unauthorized()
+    match verdict {
+        Verdict::Allowed => next.run(request).await,
+        Verdict::Denied => unauthorized(),
+        Verdict::Busy => busy(),
     }
+}
+
+/// 429 before any hashing: too many credential checks pending (a password flood, most likely).
+fn busy() -> Response {
+    (
+        StatusCode::TOO_MANY_REQUESTS,
+        [
+            (header::RETRY_AFTER, HeaderValue::from_static("1")),
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/plain; charset=utf-8"),
+            ),
+        ],
+        "Too many credential checks in progress",
+    )
+        .into_response()
 }
 
 fn unauthorized() -> Response {
@@ -269,6 +376,93 @@ mod tests {
         // Bob's password is not Alice's.
         assert!(!a.verify("bob", b"s3cret").await);
         assert!(a.verify("bob", b"other").await);
+    }
+
+    #[tokio::test]
+    async fn every_failed_check_costs_the_work_of_the_dearest_hash() {
+        let users = [("cheap", 4), ("dear", 7)].map(|(u, cost)| {
+            (
+                u.to_owned(),
+                Secret::new(bcrypt::hash("s3cret", cost).unwrap()),
+            )
+        });
+        let a = BasicAuth::new(users).unwrap();
+        let work = |user: &'static str| {
+            let a = &a;
+            async move {
+                let before = a.bcrypt_work();
+                assert!(!a.verify(user, b"wrong").await);
+                a.bcrypt_work() - before
+            }
+        };
+        let unknown = work("mallory").await;
+        assert_eq!(unknown, 1 << 7);
+        assert_eq!(work("dear").await, unknown);
+        assert_eq!(
+            work("cheap").await,
+            unknown,
+            "a user with a cheaper hash cannot be told apart by timing"
+        );
+        assert!(
+            a.verify("cheap", b"s3cret").await,
+            "padding changes no answer"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_password_flood_is_refused_before_hashing_and_scrapers_stay_fast() {
+        let a = Arc::new(
+            BasicAuth::new([(
+                "prometheus".to_owned(),
+                Secret::new(bcrypt::hash("s3cret", 10).unwrap()),
+            )])
+            .unwrap(),
+        );
+        assert!(
+            a.verify("prometheus", b"s3cret").await,
+            "verified once: cached"
+        );
+        let flood: Vec<_> = (0..200)
+            .map(|i| {
+                let a = a.clone();
+                tokio::spawn(async move {
+                    let started = std::time::Instant::now();
+                    let verdict = a.check("prometheus", format!("guess{i}").as_bytes()).await;
+                    (verdict, started.elapsed())
+                })
+            })
+            .collect();
+        // The flood is under way once the bound turns checks away.
+        while a.refused_busy() == 0 {
+            tokio::task::yield_now().await;
+        }
+        let started = std::time::Instant::now();
+        assert_eq!(a.check("prometheus", b"s3cret").await, Verdict::Allowed);
+        assert_eq!(a.check("mallory", b"guess").await, Verdict::Busy);
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(1),
+            "a valid scrape during the flood: {:?}",
+            started.elapsed()
+        );
+        let mut busy = 0;
+        for task in flood {
+            let (verdict, took) = task.await.unwrap();
+            if verdict == Verdict::Busy {
+                busy += 1;
+                assert!(
+                    took < std::time::Duration::from_secs(1),
+                    "refused fast: {took:?}"
+                );
+            } else {
+                assert_eq!(verdict, Verdict::Denied);
+            }
+        }
+        assert!(busy >= 200 - 2 * MAX_PENDING_CHECKS, "{busy} refused");
+        assert!(
+            a.bcrypt_runs() <= 1 + 2 * MAX_PENDING_CHECKS as u64,
+            "bcrypt work in flight is bounded: {} runs",
+            a.bcrypt_runs()
+        );
     }
 
     #[tokio::test]

@@ -15,6 +15,8 @@ mod rate_limit;
 pub(crate) mod serve_tls;
 mod tls;
 
+pub use serve_tls::{ConnectionLimits, FD_RESERVE};
+
 use std::fmt;
 use std::path::Path;
 use std::sync::Arc;
@@ -26,7 +28,7 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::Router;
 
-use crate::config::ConfigError;
+use crate::config::{files, ConfigError};
 
 pub use auth::{BadHash, BasicAuth, REALM};
 pub use rate_limit::RateLimiter;
@@ -52,6 +54,10 @@ pub struct WebConfig {
     headers: Arc<Vec<(HeaderName, HeaderValue)>>,
     auth: Option<Arc<BasicAuth>>,
     rate_limit: Option<Arc<RateLimiter>>,
+    /// `--web.enable-lifecycle`: whether `POST /-/reload` works.
+    lifecycle: bool,
+    /// `--web.max-connections`, `--web.read-header-timeout`, `--web.idle-timeout`.
+    connections: ConnectionLimits,
 }
 
 impl Default for WebConfig {
@@ -62,6 +68,8 @@ impl Default for WebConfig {
             headers: Arc::default(),
             auth: None,
             rate_limit: None,
+            lifecycle: false,
+            connections: ConnectionLimits::default(),
         }
     }
 }
@@ -109,7 +117,7 @@ impl WebConfig {
     /// every value checked, so a config that loads is one that serves. Relative paths in it are
     /// relative to the file's directory, as in the toolkit.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
+        let text = files::read_capped_text(path, files::MAX_CONFIG_BYTES).map_err(|e| {
             ConfigError::invalid(FLAG, format!("cannot read {}: {e}", path.display()))
         })?;
         let absolute = std::path::absolute(path).map_err(|e| {
@@ -120,6 +128,8 @@ impl WebConfig {
 
     /// Parses web config text; relative paths are resolved against `base_dir`.
     pub fn from_yaml_str(text: &str, base_dir: &Path) -> Result<Self, ConfigError> {
+        files::check_yaml_depth(text)
+            .map_err(|e| ConfigError::invalid(FLAG, format!("invalid YAML: {e}")))?;
         let mut tree: serde_yaml_ng::Value = serde_yaml_ng::from_str(text)
             .map_err(|e| ConfigError::invalid(FLAG, format!("invalid YAML: {e}")))?;
         if tree.is_null() {
@@ -157,7 +167,34 @@ impl WebConfig {
             headers: Arc::new(headers),
             auth,
             rate_limit,
+            lifecycle: false,
+            connections: ConnectionLimits::default(),
         })
+    }
+
+    /// The limits on the server's connections (from the command line, not the file: the
+    /// toolkit's format has no such keys).
+    pub fn with_connection_limits(mut self, limits: ConnectionLimits) -> Self {
+        self.connections = limits;
+        self
+    }
+
+    /// The limits on the server's connections.
+    pub fn connection_limits(&self) -> ConnectionLimits {
+        self.connections
+    }
+
+    /// With `on` (`--web.enable-lifecycle`), `POST /-/reload` reloads the config; without it,
+    /// it answers 403, as in Prometheus: anyone who reaches the port (and passes basic auth)
+    /// could otherwise make the exporter re-read its files at will. SIGHUP always works.
+    pub fn with_lifecycle(mut self, on: bool) -> Self {
+        self.lifecycle = on;
+        self
+    }
+
+    /// Whether `POST /-/reload` is enabled (`--web.enable-lifecycle`).
+    pub fn lifecycle(&self) -> bool {
+        self.lifecycle
     }
 
     /// The TLS config, when the file asks for TLS.
@@ -165,7 +202,7 @@ impl WebConfig {
         self.tls.as_ref()
     }
 
-    /// `http_server_config.http2` (only used with TLS).
+    /// `http_server_config.http2`: HTTP/2 by ALPN with TLS, by prior knowledge without.
     pub fn http2(&self) -> bool {
         self.http2
     }

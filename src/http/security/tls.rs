@@ -248,8 +248,11 @@ fn pem_source(
         (false, true) => {
             let key = format!("{TLS}.{name}_file");
             let path = base_dir.join(file.as_deref().unwrap_or_default());
-            let bytes = std::fs::read(&path)
-                .map_err(|e| Invalid::new(&key, format!("cannot read {}: {e}", path.display())))?;
+            let bytes =
+                crate::config::files::read_capped(&path, crate::config::files::MAX_CONFIG_BYTES)
+                    .map_err(|e| {
+                        Invalid::new(&key, format!("cannot read {}: {e}", path.display()))
+                    })?;
             Ok(Some((bytes, key)))
         }
         (false, false) => Ok(None),

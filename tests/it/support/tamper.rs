@@ -111,6 +111,11 @@ impl Tamper {
     pub fn tampered(&self) -> u64 {
         *self.tampered.lock().unwrap()
     }
+
+    /// Requests seen so far, tampered or not.
+    pub fn requests(&self) -> u64 {
+        *self.requests.lock().unwrap()
+    }
 }
 
 /// A tampering router in front of `sim`, and its handle.
