@@ -58,6 +58,7 @@ fn build_rich_state() -> SourceState {
             tz_offset_minutes: 0,
             bounds: &bounds,
             limits: &limits,
+            read_at: now.timestamp_millis(),
         };
         let page = ingest_body(
             &serde_json::to_vec(&body).unwrap(),

@@ -46,6 +46,7 @@ fn a_simulated_day_through_replay_equals_the_truth() {
                 tz_offset_minutes: tz,
                 bounds: &metrics.bounds,
                 limits: &metrics.limits,
+                read_at: next.timestamp_millis(),
             };
             ingest_body(&body, ctx, &mut HashSet::new(), state.source("sim")).unwrap()
         };
