@@ -220,6 +220,8 @@ fn scripted(start: DateTime<Utc>, i: u32) -> Conversation {
         interaction_end: Some(enter + Duration::seconds(200)),
         interaction_duration: Some(191),
         after_call_work: Some(12),
+        hold: Some(30),
+        joined: 1,
         consults: vec![],
     };
     Conversation {
@@ -255,6 +257,7 @@ fn scripted(start: DateTime<Utc>, i: u32) -> Conversation {
             contact_status: CONTACT_STATUS.into(),
         }),
         render_seed: u64::from(i),
+        ..Default::default()
     }
 }
 
