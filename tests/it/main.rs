@@ -35,6 +35,7 @@ mod properties;
 mod reload;
 mod replay_and_serve;
 mod scrape_load;
+mod shapes;
 mod simulator_data;
 mod simulator_faults;
 mod simulator_pages;
