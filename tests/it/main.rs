@@ -26,6 +26,7 @@ mod freshness;
 mod golden_seed;
 mod hostile_upstream;
 mod http_server;
+mod kore_samples;
 mod pii;
 mod poller_behaviours;
 mod poller_exact;
