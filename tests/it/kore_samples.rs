@@ -71,7 +71,12 @@ fn v2_2024_09_sample() {
     x.q("smartassist_queue_entries_total", campaign, &[], 1.0);
     x.q("smartassist_queue_answered_total", campaign, &[], 1.0);
     x.q("smartassist_agent_interactions_total", campaign, &[], 1.0);
-    x.hist("smartassist_interaction_seconds", campaign, &b.interaction, &[34.0]);
+    x.hist(
+        "smartassist_interaction_seconds",
+        campaign,
+        &b.interaction,
+        &[34.0],
+    );
     x.hist("smartassist_hold_seconds", campaign, &b.hold, &[15.0]);
     x.hist(
         "smartassist_after_call_work_seconds",
@@ -79,7 +84,12 @@ fn v2_2024_09_sample() {
         &b.after_call_work,
         &[4.0],
     );
-    x.hist("smartassist_handle_time_seconds", campaign, &b.handle_time, &[38.0]);
+    x.hist(
+        "smartassist_handle_time_seconds",
+        campaign,
+        &b.handle_time,
+        &[38.0],
+    );
     x.q(
         "smartassist_dispositions_total",
         campaign,
@@ -101,8 +111,18 @@ fn v2_2024_09_sample() {
     x.conversation(chat, "agent_handled");
     x.q("smartassist_queue_entries_total", chat, &[], 1.0);
     x.q("smartassist_queue_answered_total", chat, &[], 1.0);
-    x.hist("smartassist_queue_wait_seconds", chat, &b.queue_wait, &[4.0]);
-    x.hist("smartassist_agent_accept_seconds", chat, &b.agent_accept, &[3.0]);
+    x.hist(
+        "smartassist_queue_wait_seconds",
+        chat,
+        &b.queue_wait,
+        &[4.0],
+    );
+    x.hist(
+        "smartassist_agent_accept_seconds",
+        chat,
+        &b.agent_accept,
+        &[3.0],
+    );
     x.q("smartassist_agent_interactions_total", chat, &[], 1.0);
     x.hist(
         "smartassist_first_response_seconds",
@@ -110,8 +130,18 @@ fn v2_2024_09_sample() {
         &b.first_response,
         &[7.0],
     );
-    x.hist("smartassist_interaction_seconds", chat, &b.interaction, &[545.0]);
-    x.hist("smartassist_handle_time_seconds", chat, &b.handle_time, &[545.0]);
+    x.hist(
+        "smartassist_interaction_seconds",
+        chat,
+        &b.interaction,
+        &[545.0],
+    );
+    x.hist(
+        "smartassist_handle_time_seconds",
+        chat,
+        &b.handle_time,
+        &[545.0],
+    );
     x.q(
         "smartassist_dispositions_total",
         chat,
@@ -180,8 +210,18 @@ fn v2_2024_11_sample() {
     );
     x.q("smartassist_agent_interactions_total", jones, &[], 9.0);
     let interactions = [33.0, 550.0, 12.0, 16.0, 13.0, 7.0, 98.0, 39.0, 254.0];
-    x.hist("smartassist_interaction_seconds", jones, &b.interaction, &interactions);
-    x.hist("smartassist_handle_time_seconds", jones, &b.handle_time, &interactions);
+    x.hist(
+        "smartassist_interaction_seconds",
+        jones,
+        &b.interaction,
+        &interactions,
+    );
+    x.hist(
+        "smartassist_handle_time_seconds",
+        jones,
+        &b.handle_time,
+        &interactions,
+    );
     x.hist(
         "smartassist_first_response_seconds",
         jones,
@@ -213,8 +253,18 @@ fn v2_2024_11_sample() {
     x.conversation(inbound, "agent_handled");
     x.q("smartassist_queue_entries_total", inbound, &[], 1.0);
     x.q("smartassist_queue_answered_total", inbound, &[], 1.0);
-    x.hist("smartassist_queue_wait_seconds", inbound, &b.queue_wait, &[16.0]);
-    x.hist("smartassist_agent_accept_seconds", inbound, &b.agent_accept, &[15.0]);
+    x.hist(
+        "smartassist_queue_wait_seconds",
+        inbound,
+        &b.queue_wait,
+        &[16.0],
+    );
+    x.hist(
+        "smartassist_agent_accept_seconds",
+        inbound,
+        &b.agent_accept,
+        &[15.0],
+    );
     x.q("smartassist_agent_interactions_total", inbound, &[], 1.0);
     x.hist(
         "smartassist_first_response_seconds",
@@ -222,8 +272,18 @@ fn v2_2024_11_sample() {
         &b.first_response,
         &[0.0],
     );
-    x.hist("smartassist_interaction_seconds", inbound, &b.interaction, &[104.0]);
-    x.hist("smartassist_handle_time_seconds", inbound, &b.handle_time, &[104.0]);
+    x.hist(
+        "smartassist_interaction_seconds",
+        inbound,
+        &b.interaction,
+        &[104.0],
+    );
+    x.hist(
+        "smartassist_handle_time_seconds",
+        inbound,
+        &b.handle_time,
+        &[104.0],
+    );
     x.hist("smartassist_hold_seconds", inbound, &b.hold, &[57.0]);
     x.q("smartassist_consults_total", inbound, &[], 1.0);
     x.disconnect("voice", "inbound", "agent_hangup");
@@ -245,8 +305,18 @@ fn v2_2024_11_sample() {
     x.q("smartassist_queue_answered_total", outbound, &[], 2.0);
     x.q("smartassist_agent_interactions_total", outbound, &[], 4.0);
     let interactions = [23.0, 18.0, 35.0, 16.0];
-    x.hist("smartassist_interaction_seconds", outbound, &b.interaction, &interactions);
-    x.hist("smartassist_handle_time_seconds", outbound, &b.handle_time, &interactions);
+    x.hist(
+        "smartassist_interaction_seconds",
+        outbound,
+        &b.interaction,
+        &interactions,
+    );
+    x.hist(
+        "smartassist_handle_time_seconds",
+        outbound,
+        &b.handle_time,
+        &interactions,
+    );
     x.hist(
         "smartassist_first_response_seconds",
         outbound,
@@ -321,7 +391,12 @@ fn v1_2025_10_sample() {
         &b.callback_wait,
         &[25.22],
     );
-    x.hist("smartassist_agent_accept_seconds", inbound, &b.agent_accept, &[25.0]);
+    x.hist(
+        "smartassist_agent_accept_seconds",
+        inbound,
+        &b.agent_accept,
+        &[25.0],
+    );
     x.q("smartassist_agent_interactions_total", inbound, &[], 1.0);
     x.hist(
         "smartassist_first_response_seconds",
@@ -329,14 +404,24 @@ fn v1_2025_10_sample() {
         &b.first_response,
         &[0.0],
     );
-    x.hist("smartassist_interaction_seconds", inbound, &b.interaction, &[36.0]);
+    x.hist(
+        "smartassist_interaction_seconds",
+        inbound,
+        &b.interaction,
+        &[36.0],
+    );
     x.hist(
         "smartassist_after_call_work_seconds",
         inbound,
         &b.after_call_work,
         &[4.0],
     );
-    x.hist("smartassist_handle_time_seconds", inbound, &b.handle_time, &[40.0]);
+    x.hist(
+        "smartassist_handle_time_seconds",
+        inbound,
+        &b.handle_time,
+        &[40.0],
+    );
     x.q(
         "smartassist_dispositions_total",
         inbound,
@@ -354,17 +439,37 @@ fn v1_2025_10_sample() {
     x.conversation(chat, "agent_handled");
     x.q("smartassist_queue_entries_total", chat, &[], 1.0);
     x.q("smartassist_queue_answered_total", chat, &[], 1.0);
-    x.hist("smartassist_queue_wait_seconds", chat, &b.queue_wait, &[5.0]);
-    x.hist("smartassist_agent_accept_seconds", chat, &b.agent_accept, &[4.0]);
+    x.hist(
+        "smartassist_queue_wait_seconds",
+        chat,
+        &b.queue_wait,
+        &[5.0],
+    );
+    x.hist(
+        "smartassist_agent_accept_seconds",
+        chat,
+        &b.agent_accept,
+        &[4.0],
+    );
     x.q("smartassist_agent_interactions_total", chat, &[], 1.0);
-    x.hist("smartassist_interaction_seconds", chat, &b.interaction, &[36.0]);
+    x.hist(
+        "smartassist_interaction_seconds",
+        chat,
+        &b.interaction,
+        &[36.0],
+    );
     x.hist(
         "smartassist_after_call_work_seconds",
         chat,
         &b.after_call_work,
         &[7.0],
     );
-    x.hist("smartassist_handle_time_seconds", chat, &b.handle_time, &[43.0]);
+    x.hist(
+        "smartassist_handle_time_seconds",
+        chat,
+        &b.handle_time,
+        &[43.0],
+    );
     x.q(
         "smartassist_dispositions_total",
         chat,
@@ -415,7 +520,12 @@ fn v1_2025_10_sample() {
     x.conversation(outbound, "agent_handled");
     x.q("smartassist_queue_entries_total", outbound, &[], 1.0);
     x.q("smartassist_queue_answered_total", outbound, &[], 1.0);
-    x.hist("smartassist_agent_accept_seconds", outbound, &b.agent_accept, &[1.0]);
+    x.hist(
+        "smartassist_agent_accept_seconds",
+        outbound,
+        &b.agent_accept,
+        &[1.0],
+    );
     x.q("smartassist_agent_interactions_total", outbound, &[], 1.0);
     x.hist(
         "smartassist_first_response_seconds",
@@ -423,14 +533,24 @@ fn v1_2025_10_sample() {
         &b.first_response,
         &[8.0],
     );
-    x.hist("smartassist_interaction_seconds", outbound, &b.interaction, &[32.0]);
+    x.hist(
+        "smartassist_interaction_seconds",
+        outbound,
+        &b.interaction,
+        &[32.0],
+    );
     x.hist(
         "smartassist_after_call_work_seconds",
         outbound,
         &b.after_call_work,
         &[18.0],
     );
-    x.hist("smartassist_handle_time_seconds", outbound, &b.handle_time, &[50.0]);
+    x.hist(
+        "smartassist_handle_time_seconds",
+        outbound,
+        &b.handle_time,
+        &[50.0],
+    );
     x.q(
         "smartassist_dispositions_total",
         outbound,
