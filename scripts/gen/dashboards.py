@@ -241,7 +241,7 @@ def overview():
     b.stat("Abandonment (1h)", "Abandoned queue entries / queue entries, last hour.",
            ratio(fine("smartassist_queue_abandoned", "1h"), fine("smartassist_queue_entries", "1h")),
            "percentunit", PCT_BAD, min_=0, max_=1)
-    b.stat("Service level 20 s (1h)", "Offered contacts (answered + abandoned) answered within 20 s, last hour. Red under 70%, green from 80% (the service-level alert's target).",
+    b.stat("Service level 20 s (1h)", "Offered contacts (answered without a callback + abandoned) answered within 20 s, last hour. Red under 70%, green from 80% (the service-level alert's target).",
            service_level("20", "1h"), "percentunit", SL, min_=0, max_=1)
     b.stat("ASA (1h)", "Average speed of answer: mean queue wait of answered queue entries, last hour.",
            mean("smartassist_queue_wait_seconds", "1h"), "s", WAIT)
@@ -268,7 +268,7 @@ def overview():
     b.row("Queues")
     b.ts("ASA by queue", "Average speed of answer per queue: mean wait of answered queue entries (first answering agent's acceptedTime - EnterTime), 5m rate.",
          [(mean("smartassist_queue_wait_seconds", by="queue"), "{{queue}}")], "s", WAIT, min_=0, links=QUEUE_LINK)
-    b.ts("Service level by queue", "Answered within 20 s (and 30 s) / offered (answered + abandoned), per queue, 5m rate. Dashed line: the 80% target.",
+    b.ts("Service level by queue", "Answered within 20 s (and 30 s) / offered (answered without a callback + abandoned), per queue, 5m rate. Dashed line: the 80% target.",
          [(service_level("20", by="queue"), "{{queue}} 20 s"), (service_level("30", by="queue"), "{{queue}} 30 s")],
          "percentunit", SL, min_=0, max_=1, threshold_style="dashed", links=QUEUE_LINK)
     b.ts("Callback opt-in by queue", "Queue entries whose customer opted for a callback / queue entries, 5m rate.",
@@ -332,7 +332,7 @@ def queue():
     b.stat("Abandonment (1h)", "Abandoned / queue entries, last hour.",
            ratio(fine("smartassist_queue_abandoned", "1h"), fine("smartassist_queue_entries", "1h")),
            "percentunit", PCT_BAD, min_=0, max_=1, w=4)
-    b.stat("Service level 20 s (1h)", "Answered within 20 s / offered (answered + abandoned), last hour.",
+    b.stat("Service level 20 s (1h)", "Answered within 20 s / offered (answered without a callback + abandoned), last hour.",
            service_level("20", "1h"), "percentunit", SL, min_=0, max_=1, w=4)
     b.stat("ASA (1h)", "Average speed of answer, last hour.", mean("smartassist_queue_wait_seconds", "1h"), "s", WAIT, w=4)
     b.stat("AHT (1h)", "Average handle time, last hour.", mean("smartassist_handle_time_seconds", "1h"), "s", AHT, w=4)

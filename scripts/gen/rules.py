@@ -97,15 +97,18 @@ def queues():
         r["bucket"] = rec
         for lvl, by in LEVELS:
             offered = f"{lvl}:smartassist_queue_offered:rate{w}"
-            g.add(offered, f"{s(by, r['answered'])}\n+\n{s(by, r['abandoned'])}",
-                  f"Offered contacts (answered + abandoned queue entries) per second, over {w}: the service-level denominator.")
+            # Callback-opted entries are not queue waits (the customer hung up and was called
+            # back), so neither the answered-within buckets nor this denominator count them:
+            # an answered entry counts through its queue wait.
+            g.add(offered, f"{s(by, r['wait_count'])}\n+\n{s(by, r['abandoned'])}",
+                  f"Offered contacts (queue entries answered without a callback, each with its queue wait, + abandoned ones) per second, over {w}: the service-level denominator.")
             g.add(f"{lvl}:smartassist_queue_wait_seconds:mean{w}",
                   f"{s(by, r['wait_sum'])}\n/\n{s(by, r['wait_count'])}",
                   f"ASA, average speed of answer (queue wait of answered entries), over {w}.")
             for t in ["20", "30"]:
                 g.add(f"{lvl}:smartassist_service_level_{t}s:ratio_rate{w}",
                       f"{s(by, r['bucket'] + '{' + le(t) + '}')}\n/\n{offered}",
-                      f"Service level: answered within {t} s / (answered + abandoned), over {w}.")
+                      f"Service level: answered within {t} s / (answered without a callback + abandoned), over {w}.")
             g.add(f"{lvl}:smartassist_queue_abandoned:ratio_rate{w}",
                   f"{s(by, r['abandoned'])}\n/\n{s(by, r['entries'])}",
                   f"Abandonment: abandoned / queue entries, over {w}.")
