@@ -185,6 +185,10 @@ pub fn parse(bytes: &[u8], buckets: &Buckets, path: &Path) -> Result<Restored, R
     })
 }
 
+/// One histogram family's bounds: its name, as the checkpoint wrote them (`None` when it
+/// predates the family), as configured.
+type BucketPair<'a> = (&'static str, Option<&'a Vec<f64>>, &'a Vec<f64>);
+
 /// Compares bucket bounds as the histograms use them (milli-units), family by family.
 /// A family the checkpoint has no buckets for (`null`: migrated from a version that did not
 /// count it) counted nothing, so any configured buckets fit it.
@@ -193,7 +197,7 @@ fn check_buckets(
     config: &Buckets,
     path: &Path,
 ) -> Result<(), Rejected> {
-    let families: [(&str, Option<&Vec<f64>>, &Vec<f64>); 9] = [
+    let families: [BucketPair<'_>; 9] = [
         (
             "first_response",
             Some(&written.first_response),
