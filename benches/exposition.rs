@@ -62,6 +62,7 @@ fn metrics_with(series: usize) -> Metrics {
             tz_offset_minutes: 0,
             bounds: &m.bounds,
             limits: &limits,
+            read_at: 0,
         };
         ingest_body(&body, ctx, &mut HashSet::new(), state.source("bench")).unwrap();
     }

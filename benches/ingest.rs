@@ -48,6 +48,7 @@ fn bench(c: &mut Criterion) {
         tz_offset_minutes: -330,
         bounds: &bounds,
         limits: &limits,
+        read_at: 0,
     };
     let mut g = c.benchmark_group("page_of_100");
     g.throughput(Throughput::Elements(100));

@@ -290,7 +290,7 @@ pub struct Limits {
     #[serde(with = "units::size")]
     pub max_body_bytes: u64,
     /// Series of the per-queue families per source: each queue × channel × direction label
-    /// set makes one of every such family (about 130 series with the default buckets), and
+    /// set makes one of every such family (about 174 series with the default buckets), and
     /// beyond this the new label sets fold into `other`. Caps on each label alone let 500
     /// queues × 40 channels × 2 directions make 5.2 M series.
     pub max_series: usize,

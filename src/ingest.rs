@@ -6,7 +6,7 @@
 use std::collections::HashSet;
 
 use crate::config::Limits;
-use crate::kpi::{classify, facts_into, Class, Facts};
+use crate::kpi::{classify, facts_into, named_queues, Class, Facts};
 use crate::metrics::state::{AllBounds, SourceKpis};
 use crate::model::{decode_page, parse_timestamp, Element, Page, PageError, UtcMillis};
 
@@ -70,6 +70,9 @@ pub struct IngestContext<'c> {
     pub bounds: &'c AllBounds,
     /// Label limits.
     pub limits: &'c Limits,
+    /// When the pages are read, UTC ms: the end of a finished record that carries no instant
+    /// at all ([`classify`]).
+    pub read_at: UtcMillis,
 }
 
 /// Decodes `body` and counts every element into `kpis` ([`ingest_page`]). A body that is not a
@@ -87,6 +90,10 @@ pub fn ingest_body(
 /// Judges every element of `page`: a malformed one is counted as such; one in progress is
 /// reported to the ledger; a finished one the ledger has not seen has its facts added to
 /// `kpis`. Every element is counted once in `smartassist_exporter_records_total`.
+///
+/// First, every readable record of the page teaches `kpis` the names of its queue ids
+/// ([`SourceKpis::learn_queue_name`]), so a conversation whose entry lacks a `queueName` is
+/// counted under the name another record of the page (or an earlier page) gives.
 pub fn ingest_page(
     page: &Page<'_>,
     ctx: IngestContext<'_>,
@@ -97,10 +104,17 @@ pub fn ingest_page(
         elements: page.elements.len(),
         ..PageSummary::default()
     };
+    for element in &page.elements {
+        if let Element::Record(r) = element {
+            for (queue_id, name) in named_queues(r) {
+                kpis.learn_queue_name(queue_id, name, ctx.bounds, ctx.limits);
+            }
+        }
+    }
     // One buffer for the whole page: each finished record overwrites it.
     let mut facts = Facts::default();
     for element in &page.elements {
-        let result = match classify(element, ctx.tz_offset_minutes) {
+        let result = match classify(element, ctx.tz_offset_minutes, ctx.read_at) {
             Class::Malformed => {
                 sum.malformed += 1;
                 "malformed"

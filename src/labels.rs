@@ -49,6 +49,17 @@ pub fn folded_eq(value: &str, folded: &str) -> bool {
     at == want.len()
 }
 
+/// `value` lower-cased with every non-alphanumeric character dropped: the form [`folded_eq`]
+/// compares, for the rules that look at part of a word (a status ending in `OPEN`, a channel
+/// starting with `agentassist`).
+pub fn folded(value: &str) -> String {
+    value
+        .chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
 /// [`folded_eq`], trying the API's usual spelling (`usual`) first: an exact match costs a
 /// couple of instructions and nearly every value is spelled exactly so, while the folding
 /// comparison runs several times per record.
@@ -108,8 +119,9 @@ pub fn slug_or_into(value: Option<&str>, default: &str, out: &mut String) {
     }
 }
 
-/// The `channel` label: `voice` (Voice), `chat` (Web/Mobile Client), `email` (System Mail),
-/// the slug of anything else, `unknown` when missing or empty.
+/// The `channel` label: `voice` (Voice), `chat` (Web/Mobile Client, or `rtm`, Kore's web
+/// SDK), `email` (System Mail), `agent_assist` (agent-assist sessions), the slug of anything
+/// else, `unknown` when missing or empty.
 pub fn channel_label(channel: Option<&str>) -> String {
     let mut out = String::new();
     channel_label_into(channel, &mut out);
@@ -122,8 +134,20 @@ pub fn channel_label_into(channel: Option<&str>, out: &mut String) {
         Some(c) if is_word(c, "Voice", "voice") => out.push_str("voice"),
         Some(c) if is_word(c, "Web/Mobile Client", "webmobileclient") => out.push_str("chat"),
         Some(c) if is_word(c, "System Mail", "systemmail") => out.push_str("email"),
+        Some(c) if is_word(c, "rtm", "rtm") => out.push_str("chat"),
+        Some(c) if is_agent_assist(c) => out.push_str(AGENT_ASSIST),
         other => slug_or_into(other, "unknown", out),
     }
+}
+
+/// The `channel` label of agent-assist sessions.
+pub const AGENT_ASSIST: &str = "agent_assist";
+
+/// An agent-assist channel (`agentassist`, `AgentAssistV2`, `Agent Assist`, ...): its folded
+/// form starts with `agentassist`. Such a session helps an agent during someone else's
+/// conversation; it is not a customer conversation of the contact center.
+pub fn is_agent_assist(channel: &str) -> bool {
+    channel == "agentassist" || folded(channel).starts_with("agentassist")
 }
 
 /// The `direction` label: `inbound`, `outbound` or `unknown`.
@@ -206,7 +230,13 @@ mod tests {
         assert_eq!(channel_label(Some("Web/Mobile Client")), "chat");
         assert_eq!(channel_label(Some("Web / Mobile Client")), "chat");
         assert_eq!(channel_label(Some("System Mail")), "email");
-        assert_eq!(channel_label(Some("rtm")), "rtm");
+        assert_eq!(channel_label(Some("rtm")), "chat");
+        assert_eq!(channel_label(Some(" RTM ")), "chat");
+        assert_eq!(channel_label(Some("agentassist")), "agent_assist");
+        assert_eq!(channel_label(Some("AgentAssistV2")), "agent_assist");
+        assert_eq!(channel_label(Some("Agent Assist")), "agent_assist");
+        assert_eq!(channel_label(Some("agent")), "agent");
+        assert_eq!(channel_label(Some("Jones ")), "jones");
         assert_eq!(channel_label(Some("MS Teams")), "ms_teams");
         assert_eq!(channel_label(Some("")), "unknown");
         assert_eq!(channel_label(None), "unknown");

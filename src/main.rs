@@ -62,7 +62,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Some(Command::CheckConfig(args)) => return check_config(args, cli.config).await,
         Some(Command::Simulate(args)) => run_simulate(args).await?,
-        Some(Command::Replay(args)) => run_replay(args).await?,
+        Some(Command::Replay(args)) => return run_replay(args).await,
         Some(Command::Backfill(args)) => {
             let path = config_path(args.config.clone(), cli.config, "backfill")?;
             run_backfill(Config::load(&path)?, args).await?
@@ -229,18 +229,24 @@ async fn run_simulate(args: SimulateArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `replay`: saved responses to a KPI exposition on stdout.
-async fn run_replay(args: ReplayArgs) -> anyhow::Result<()> {
+/// `replay`: saved responses to a KPI exposition on stdout. A file that cannot be replayed is
+/// reported once on stderr and left out; the exit code is 1 when any was.
+async fn run_replay(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     let out = replay::replay(
         &args.files,
         &args.source,
         args.time_zone_offset,
+        chrono::Utc::now().timestamp_millis(),
         &Buckets::default(),
         &Limits::default(),
-    )?;
+    );
+    for failure in &out.failures {
+        eprintln!("error: {failure}");
+    }
     let s = out.summary;
     tracing::info!(
-        files = args.files.len(),
+        files = out.replayed,
+        failed = out.failures.len(),
         elements = s.elements,
         ingested = s.ingested,
         duplicate = s.duplicate,
@@ -249,7 +255,11 @@ async fn run_replay(args: ReplayArgs) -> anyhow::Result<()> {
         "replayed"
     );
     std::io::stdout().write_all(&out.exposition)?;
-    Ok(())
+    Ok(if out.failures.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 /// `backfill`: a past range to OpenMetrics files (one per UTC day) for promtool.

@@ -24,7 +24,7 @@ fuzz_target!(|body: &[u8]| {
     let tz = [0, -330, 300][body.len() % 3];
     if let Ok(page) = decode_page(body) {
         for element in &page.elements {
-            let _ = evaluate(element, tz);
+            let _ = evaluate(element, tz, 1_772_500_000_000);
         }
     }
 
@@ -38,6 +38,7 @@ fuzz_target!(|body: &[u8]| {
         tz_offset_minutes: tz,
         bounds: bounds(),
         limits: &limits,
+        read_at: 1_772_500_000_000,
     };
     let mut kpis = SourceKpis::default();
     let mut seen: HashSet<String> = HashSet::new();

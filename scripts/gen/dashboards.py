@@ -90,9 +90,10 @@ def dropoff(s, w, by="", offset=None):
 
 
 def offered(s, w, by="", offset=None):
-    """Offered contacts: answered + abandoned queue entries (service level's and abandonment's
-    one denominator, as in the recording rules)."""
-    return (f"({total('smartassist_queue_answered_total', s, w, by, offset=offset)}"
+    """Offered contacts: queue entries answered without a callback (those with a queue wait) +
+    abandoned ones (service level's and abandonment's one denominator, as in the recording
+    rules). A callback-opted entry waited for a call back, not in the queue."""
+    return (f"({total('smartassist_queue_wait_seconds_count', s, w, by, offset=offset)}"
             f" + {total('smartassist_queue_abandoned_total', s, w, by, offset=offset)})")
 
 
@@ -416,9 +417,9 @@ def overview():
            f"{conversations(F, RANGE)}", "short", NONE, w=4, instant=True)
     b.stat("Drop-off", "Dropped / finished conversations over the dashboard's time range (DROP-OFF in reason, dispositions or campaign contactStatus). Orange from 10%, red from 15% (the drop-off alert's floor).",
            dropoff(F, RANGE), "percentunit", PCT_BAD, min_=0, max_=1, w=4, instant=True)
-    b.stat("Service level 20 s", "Offered contacts (answered + abandoned) answered within 20 s, over the dashboard's time range. Red under 70%, green from 80% (the service-level alert's target).",
+    b.stat("Service level 20 s", "Offered contacts (answered without a callback + abandoned) answered within 20 s, over the dashboard's time range. Red under 70%, green from 80% (the service-level alert's target).",
            service_level("20", F, RANGE), "percentunit", SL, min_=0, max_=1, w=4, instant=True)
-    b.stat("Abandonment", "Abandoned / offered contacts (answered + abandoned) over the dashboard's time range.",
+    b.stat("Abandonment", "Abandoned / offered contacts (answered without a callback + abandoned) over the dashboard's time range.",
            abandonment(F, RANGE), "percentunit", PCT_BAD, min_=0, max_=1, w=4, instant=True)
     queue_table(b)
 
@@ -430,14 +431,14 @@ def overview():
     b.ts("Drop-off ratio by queue", f"Dropped / finished conversations per queue and source. Conversations that never reached a queue (bot-only, outbound) are the line {NO_QUEUE}. The drop-off alert judges 15 minutes (or an hour for small queues) against a 1-day baseline, with significance: see the queue drill-down. Click a line to open the queue drill-down.",
          [(named_no_queue(dropoff(F, RI, BY_QUEUE)), QUEUE_LEGEND)], "percentunit", PCT_BAD,
          min_=0, threshold_style="dashed", links=QUEUE_LINK)
-    b.ts("Abandonment ratio by queue", "Abandoned / offered contacts (answered + abandoned) per queue and source. A queue entry is abandoned when it was neither answered nor callback-opted and no later queue took it. Entries without a queue name or id are the line (no queue), without a drill-down.",
+    b.ts("Abandonment ratio by queue", "Abandoned / offered contacts (answered without a callback + abandoned) per queue and source. A queue entry is abandoned when it was neither answered nor callback-opted and no later queue took it. Entries without a queue name or id are the line (no queue), without a drill-down.",
          [(named_no_queue(abandonment(F, RI, BY_QUEUE)), QUEUE_LEGEND)], "percentunit", PCT_BAD, min_=0, threshold_style="dashed",
          links=QUEUE_LINK)
 
     b.row("Queues")
     b.ts("ASA by queue", "Average speed of answer per queue and source: mean wait of answered queue entries (first answering agent's acceptedTime - EnterTime). Entries without a queue name or id are the line (no queue).",
          [(named_no_queue(mean("smartassist_queue_wait_seconds", F, RI, BY_QUEUE)), QUEUE_LEGEND)], "s", WAIT, min_=0, links=QUEUE_LINK)
-    b.ts("Service level by queue", "Answered within 20 s / offered (answered + abandoned), per queue and source. Dashed line: the 80% target. Entries without a queue name or id are the line (no queue).",
+    b.ts("Service level by queue", "Answered within 20 s / offered (answered without a callback + abandoned), per queue and source. Dashed line: the 80% target. Entries without a queue name or id are the line (no queue).",
          [(named_no_queue(service_level("20", F, RI, BY_QUEUE)), QUEUE_LEGEND)],
          "percentunit", SL, min_=0, max_=1, threshold_style="dashed", links=QUEUE_LINK)
     b.ts("Callback opt-in by queue", "Queue entries whose customer opted for a callback / queue entries, per queue and source. Entries without a queue name or id are the line (no queue).",
@@ -515,7 +516,7 @@ def queue():
            dropoff(Q, RANGE), "percentunit", PCT_BAD, min_=0, max_=1, instant=True)
     b.stat("Abandonment", "Abandoned / offered contacts, over the dashboard's time range.",
            abandonment(Q, RANGE), "percentunit", PCT_BAD, min_=0, max_=1, instant=True)
-    b.stat("Service level 20 s", "Answered within 20 s / offered (answered + abandoned), over the dashboard's time range.",
+    b.stat("Service level 20 s", "Answered within 20 s / offered (answered without a callback + abandoned), over the dashboard's time range.",
            service_level("20", Q, RANGE), "percentunit", SL, min_=0, max_=1, instant=True)
     b.stat("ASA", "Average speed of answer, over the dashboard's time range.",
            mean("smartassist_queue_wait_seconds", Q, RANGE), "s", WAIT, instant=True)
@@ -547,7 +548,7 @@ def queue():
             "s", NONE, options={"calculate": False, "cellGap": 1, "color": {"mode": "scheme", "scheme": "Oranges", "steps": 64},
                                 "yAxis": {"unit": "s"}, "tooltip": {"show": True, "yHistogram": False},
                                 "legend": {"show": True}, "rowsFrame": {"layout": "auto"}})
-    b.ts("Service level and abandonment", "Answered within 20 s and 30 s / offered, and abandoned / offered (answered + abandoned).",
+    b.ts("Service level and abandonment", "Answered within 20 s and 30 s / offered, and abandoned / offered (answered without a callback + abandoned).",
          [(service_level("20", Q, RI), "service level 20 s"), (service_level("30", Q, RI), "service level 30 s"),
           (abandonment(Q, RI), "abandonment")],
          "percentunit", SL, min_=0, max_=1, threshold_style="dashed")

@@ -97,21 +97,24 @@ def queues():
         r["bucket"] = rec
         for lvl, by in LEVELS:
             offered = f"{lvl}:smartassist_queue_offered:rate{w}"
-            g.add(offered, f"{s(by, r['answered'])}\n+\n{s(by, r['abandoned'])}",
-                  f"Offered contacts (answered + abandoned queue entries) per second, over {w}: the service-level denominator.")
+            # Callback-opted entries are not queue waits (the customer hung up and was called
+            # back), so neither the answered-within buckets nor this denominator count them:
+            # an answered entry counts through its queue wait.
+            g.add(offered, f"{s(by, r['wait_count'])}\n+\n{s(by, r['abandoned'])}",
+                  f"Offered contacts (queue entries answered without a callback, each with its queue wait, + abandoned ones) per second, over {w}: the service-level denominator.")
             g.add(f"{lvl}:smartassist_queue_wait_seconds:mean{w}",
                   f"{s(by, r['wait_sum'])}\n/\n{s(by, r['wait_count'])}",
                   f"ASA, average speed of answer (queue wait of answered entries), over {w}.")
             for t in ["20", "30"]:
                 g.add(f"{lvl}:smartassist_service_level_{t}s:ratio_rate{w}",
                       f"{s(by, r['bucket'] + '{' + le(t) + '}')}\n/\n{offered}",
-                      f"Service level: answered within {t} s / (answered + abandoned), over {w}.")
+                      f"Service level: answered within {t} s / (answered without a callback + abandoned), over {w}.")
             # Over offered, not over entries: an entry that overflowed to another queue is
             # neither answered nor abandoned, and summed over queues it would count the
             # conversation twice. One denominator for abandonment and service level.
             g.add(f"{lvl}:smartassist_queue_abandoned:ratio_rate{w}",
                   f"{s(by, r['abandoned'])}\n/\n{offered}",
-                  f"Abandonment: abandoned / offered contacts (answered + abandoned), over {w}.")
+                  f"Abandonment: abandoned / offered contacts (answered without a callback + abandoned), over {w}.")
             g.add(f"{lvl}:smartassist_callbacks_opted:ratio_rate{w}",
                   f"{s(by, r['callbacks'])}\n/\n{s(by, r['entries'])}",
                   f"Callback opt-in: callback-opted / queue entries, over {w}.")
@@ -205,6 +208,51 @@ def surveys():
     return g
 
 
+AGENT_HANDLED = '{outcome="agent_handled"}'
+
+
+def handoffs():
+    g = Group("smartassist-handoffs",
+              "Hand-offs: transfer rate, callback wait, hold, time to accept, bot escalation rate.")
+    for w in WINDOWS:
+        r = {}
+        for key, metric in [("transfers", "smartassist_transfers_total"),
+                            ("cb_sum", "smartassist_callback_wait_seconds_sum"),
+                            ("cb_count", "smartassist_callback_wait_seconds_count"),
+                            ("hold_sum", "smartassist_hold_seconds_sum"),
+                            ("hold_count", "smartassist_hold_seconds_count"),
+                            ("accept_sum", "smartassist_agent_accept_seconds_sum"),
+                            ("accept_count", "smartassist_agent_accept_seconds_count")]:
+            rec, expr = fine_rate(metric.removesuffix("_total"), metric, w)
+            g.add(rec, expr)
+            r[key] = rec
+        # The outcomes group's layer-1 rule, by outcome.
+        conv = f"{FINE}_outcome:smartassist_conversations:rate{w}"
+        for lvl, by in LEVELS:
+            # Transfers are counted by the queue entry they belong to, conversations by their
+            # last queue: by source and channel the ratio is exact, by queue it is "transfers
+            # out of this queue per conversation ending in it".
+            g.add(f"{lvl}:smartassist_transfers:ratio_rate{w}",
+                  f"{s(by, r['transfers'])}\n/\n{s(by, conv + AGENT_HANDLED)}",
+                  f"Transfer rate: transfers per agent-handled conversation, over {w}.")
+            g.add(f"{lvl}:smartassist_callback_wait_seconds:mean{w}",
+                  f"{s(by, r['cb_sum'])}\n/\n{s(by, r['cb_count'])}",
+                  f"Average callback wait (callback opt-in to the answering agent's accept), over {w}.")
+            g.add(f"{lvl}:smartassist_hold_seconds:mean{w}",
+                  f"{s(by, r['hold_sum'])}\n/\n{s(by, r['hold_count'])}",
+                  f"Average hold time of answered segments, over {w}.")
+            g.add(f"{lvl}:smartassist_agent_accept_seconds:mean{w}",
+                  f"{s(by, r['accept_sum'])}\n/\n{s(by, r['accept_count'])}",
+                  f"Average time to accept (assignedAt to acceptedTime), over {w}.")
+        # Bot series carry bot, not queue: their own levels.
+        for lvl, by in [("source", "source"), ("source_bot", "source, bot")]:
+            g.add(f"{lvl}:smartassist_bot_escalations:ratio_rate{w}",
+                  f"sum by ({by}) (rate(smartassist_bot_escalations_total[{w}]))\n/\n"
+                  f"sum by ({by}) (rate(smartassist_bot_sessions_total[{w}]))",
+                  f"Bot escalation rate: conversations that left the bot for a queue or an agent / conversations with a bot, over {w}.")
+    return g
+
+
 def render(groups):
     out = [
         "# KPI recording rules of smartassist-exporter (README: \"Recording rules\").",
@@ -234,7 +282,7 @@ def render(groups):
 
 
 def main():
-    text = render([outcomes(), queues(), agents(), surveys()])
+    text = render([outcomes(), queues(), agents(), surveys(), handoffs()])
     if "--check" in sys.argv[1:]:
         if OUT.read_text() != text:
             print(f"{OUT} is not what scripts/gen/rules.py writes; run it", file=sys.stderr)

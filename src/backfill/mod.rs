@@ -359,13 +359,17 @@ impl Backfill {
                 })?;
                 requests += read.requests;
                 let state = &mut s.state;
-                conversations += s
-                    .placer
-                    .place(read.bodies, day.first, day.fetch_until, |due| {
+                conversations += s.placer.place(
+                    read.bodies,
+                    day.first,
+                    day.fetch_until,
+                    clock.now(),
+                    |due, names| {
                         count_day(
                             day,
                             plan.step,
                             due,
+                            &names,
                             &name,
                             state,
                             &bounds,
@@ -373,7 +377,8 @@ impl Backfill {
                             &mut sampler,
                             &mut tracks,
                         )
-                    });
+                    },
+                );
             }
             let path = out.join(openmetrics::day_file_name(day.date));
             let samples = openmetrics::write_atomically(&path, |w| {
@@ -502,6 +507,7 @@ fn count_day(
     day: &range::DayPlan,
     step: TimeDelta,
     due: Vec<place::Due<'_>>,
+    names: &[(&str, &str)],
     source: &str,
     state: &mut KpiState,
     bounds: &AllBounds,
@@ -515,10 +521,17 @@ fn count_day(
     } else {
         day.steps - 1
     };
+    // The day's pages name the queues before any of its conversations is counted, as a page
+    // does in live ingest.
+    let kpis = state.source(source);
+    let mut renamed = false;
+    for (queue_id, name) in names {
+        renamed |= kpis.learn_queue_name(queue_id, name, bounds, &config.limits);
+    }
     let mut due = due.into_iter().peekable();
     for i in 0..=last {
         let at = day.at(i, step).timestamp_millis();
-        let mut changed = false;
+        let mut changed = std::mem::take(&mut renamed);
         while let Some(d) = due.next_if(|d| d.end < at) {
             let kpis = state.source(source);
             kpis.apply(&d.facts, bounds, &config.limits);

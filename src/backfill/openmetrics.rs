@@ -71,7 +71,7 @@ pub fn write_day(
         for (labels, track) in series {
             let sep = if labels.is_empty() { "" } else { "," };
             let mut cursor = 0;
-            for i in track.first..day.steps {
+            for i in track.first..track.until.unwrap_or(day.steps) {
                 let ts = first_s + step_s * i64::from(i);
                 let values = track.at(i, &mut cursor);
                 match f.kind {
@@ -150,6 +150,7 @@ mod tests {
             tz_offset_minutes: -330,
             bounds,
             limits: &Limits::default(),
+            read_at: 0,
         };
         ingest_body(&body, ctx, &mut HashSet::new(), state.source("seed")).unwrap();
         state

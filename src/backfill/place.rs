@@ -18,7 +18,7 @@ use std::collections::{HashMap, HashSet};
 use bytes::Bytes;
 use chrono::{DateTime, TimeDelta, Utc};
 
-use crate::kpi::{evaluate, Facts, Verdict};
+use crate::kpi::{evaluate, named_queues, Facts, Verdict};
 use crate::model::{decode_page, parse_timestamp, Element, UtcMillis};
 use crate::poller::open::{OpenConversation, OpenSet};
 use crate::poller::seen::id_hash;
@@ -97,16 +97,19 @@ impl Placer {
         }
     }
 
-    /// Judges every record of the bodies held and of `fresh`, and calls `count` with the
-    /// conversations that ended in `[start, until)` and were not counted before, sorted by end
-    /// time (ties by id, so runs are reproducible). Bodies that hold conversations ending at
-    /// or after `until` (and before `--to`) are kept for the next call.
+    /// Judges every record of the bodies held and of `fresh` (read at `read_at`, see
+    /// [`crate::kpi::classify`]), and calls `count` with the conversations that ended in
+    /// `[start, until)` and were not counted before, sorted by end time (ties by id, so runs
+    /// are reproducible), and with the `(queue id, queue name)` pairs the fresh bodies carry
+    /// (the names a nameless queue entry takes, as in live ingest). Bodies that hold
+    /// conversations ending at or after `until` (and before `--to`) are kept for the next call.
     pub fn place<R>(
         &mut self,
         fresh: Vec<Bytes>,
         start: DateTime<Utc>,
         until: DateTime<Utc>,
-        count: impl FnOnce(Vec<Due<'_>>) -> R,
+        read_at: DateTime<Utc>,
+        count: impl FnOnce(Vec<Due<'_>>, Vec<(&str, &str)>) -> R,
     ) -> R {
         let (start, until) = (start.timestamp_millis(), until.timestamp_millis());
         let mut held = std::mem::take(&mut self.held);
@@ -114,11 +117,15 @@ impl Placer {
         let pages: Vec<_> = held.iter().map(|h| decode_page(&h.body).ok()).collect();
         let mut keep = vec![false; held.len()];
         let mut due = Vec::new();
+        let mut names = Vec::new();
         for (i, page) in pages.iter().enumerate() {
             // A body that is not a page was retried, split or skipped by the poller, which
             // logged it and counted it in its self-metrics.
             let Some(page) = page else { continue };
             for element in &page.elements {
+                if let (true, Element::Record(r)) = (held[i].fresh, element) {
+                    names.extend(named_queues(r));
+                }
                 let started = match element {
                     Element::Record(r) => r
                         .session_start_time
@@ -127,7 +134,8 @@ impl Placer {
                     Element::Unreadable => None,
                 };
                 let start_second = started.map(|s| s.div_euclid(1000));
-                let (key, facts) = match evaluate(element, self.tz_offset_minutes) {
+                let verdict = evaluate(element, self.tz_offset_minutes, read_at.timestamp_millis());
+                let (key, facts) = match verdict {
                     Verdict::Malformed => {
                         self.malformed += u64::from(held[i].fresh);
                         continue;
@@ -166,7 +174,7 @@ impl Placer {
             }
         }
         due.sort_by_key(|d| (d.end, d.id));
-        let result = count(due);
+        let result = count(due, names);
         drop(pages);
         self.held = held
             .into_iter()

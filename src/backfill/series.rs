@@ -7,15 +7,17 @@
 //! repeats each value at every step when it is written ([`super::openmetrics`]).
 //!
 //! A series that appears at a step gets a 0 sample one step earlier, so `rate()` and
-//! `increase()` see it start from zero (DESIGN §4: series start at 0).
+//! `increase()` see it start from zero (DESIGN §4: series start at 0). A series that leaves the
+//! state (a queue counted under its id, once its name is known: its counts join the named
+//! series) has no samples from that step on, as it leaves `/metrics`.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use prometheus::proto::MetricType;
 
 use crate::metrics::catalog::{Kind, KPI_FAMILIES};
 use crate::metrics::collector::families;
-use crate::metrics::state::{AllBounds, KpiState, QueueSeries, SourceKpis};
+use crate::metrics::state::{AllBounds, KpiState, QueueLabels, QueueSeries, SourceKpis};
 
 /// A series as the exposition groups it: a KPI family (index into [`KPI_FAMILIES`]) and its
 /// label set rendered as in the text format (`channel="voice",...`, without `le`).
@@ -97,11 +99,14 @@ pub fn points(
     out
 }
 
-/// One series within one day: where its samples begin and how its values change.
+/// One series within one day: where its samples begin and end, and how its values change.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Track {
     /// Index of its first sample in the day.
     pub first: u32,
+    /// Index of the first step without a sample, when the series left the state within the
+    /// day; `None`: sampled to the end of the day.
+    pub until: Option<u32>,
     /// `(step index, values from there on)`, in step order, the first at `first`.
     pub changes: Vec<(u32, Values)>,
 }
@@ -138,26 +143,37 @@ pub struct Sampler {
 /// A source's KPI values as last sampled (the label-set index and caps are not needed).
 #[derive(Debug, Clone, Default)]
 struct Sampled {
-    queues: Vec<QueueSeries>,
+    queues: HashMap<QueueLabels, QueueSeries>,
     voicemails: BTreeMap<(String, &'static str), u64>,
     disconnects: BTreeMap<(String, &'static str, String), u64>,
     campaigns: BTreeMap<(String, String), u64>,
+    reasons: BTreeMap<(String, &'static str, String), u64>,
+    bot_sessions: BTreeMap<(String, String, &'static str), u64>,
+    bot_escalations: BTreeMap<(String, String), u64>,
 }
 
 impl Sampled {
     fn of(k: &SourceKpis) -> Self {
         Self {
-            queues: k.queues.clone(),
+            queues: k
+                .queues
+                .iter()
+                .map(|q| (q.labels.clone(), q.clone()))
+                .collect(),
             voicemails: k.voicemails.clone(),
             disconnects: k.disconnects.clone(),
             campaigns: k.campaigns.clone(),
+            reasons: k.reasons.clone(),
+            bot_sessions: k.bot_sessions.clone(),
+            bot_escalations: k.bot_escalations.clone(),
         }
     }
 
     /// The part of `now` that differs from what was sampled (changed or new label sets,
-    /// whole, as the collector renders them), and records it as sampled. Collecting only that
-    /// keeps a step's cost proportional to what the step changed, not to the number of series.
-    fn advance(&mut self, now: &SourceKpis) -> SourceKpis {
+    /// whole, as the collector renders them), and records it as sampled; and the queue series
+    /// sampled before that `now` no longer has. Collecting only that keeps a step's cost
+    /// proportional to what the step changed, not to the number of series.
+    fn advance(&mut self, now: &SourceKpis) -> (SourceKpis, SourceKpis) {
         fn diff<K: Ord + Clone>(
             sampled: &mut BTreeMap<K, u64>,
             now: &BTreeMap<K, u64>,
@@ -171,23 +187,37 @@ impl Sampled {
             changed
         }
         let mut part = SourceKpis::default();
-        for (i, q) in now.queues.iter().enumerate() {
-            match self.queues.get_mut(i) {
+        for q in &now.queues {
+            match self.queues.get_mut(&q.labels) {
                 Some(old) if old == q => {}
                 Some(old) => {
                     *old = q.clone();
                     part.queues.push(q.clone());
                 }
                 None => {
-                    self.queues.push(q.clone());
+                    self.queues.insert(q.labels.clone(), q.clone());
                     part.queues.push(q.clone());
                 }
             }
         }
+        let mut gone = SourceKpis::default();
+        if self.queues.len() > now.queues.len() {
+            let present: HashSet<&QueueLabels> = now.queues.iter().map(|q| &q.labels).collect();
+            self.queues.retain(|labels, q| {
+                let keep = present.contains(labels);
+                if !keep {
+                    gone.queues.push(q.clone());
+                }
+                keep
+            });
+        }
         part.voicemails = diff(&mut self.voicemails, &now.voicemails);
         part.disconnects = diff(&mut self.disconnects, &now.disconnects);
         part.campaigns = diff(&mut self.campaigns, &now.campaigns);
-        part
+        part.reasons = diff(&mut self.reasons, &now.reasons);
+        part.bot_sessions = diff(&mut self.bot_sessions, &now.bot_sessions);
+        part.bot_escalations = diff(&mut self.bot_escalations, &now.bot_escalations);
+        (part, gone)
     }
 }
 
@@ -217,6 +247,7 @@ impl Sampler {
                     k.clone(),
                     Track {
                         first: 0,
+                        until: None,
                         changes: vec![(0, v.clone())],
                     },
                 )
@@ -236,9 +267,22 @@ impl Sampler {
         bounds: &AllBounds,
     ) {
         let sampled = self.last.entry(source.to_owned()).or_default();
+        let (changed, gone) = sampled.advance(kpis);
         let mut part = KpiState::default();
-        part.sources
-            .insert(source.to_owned(), sampled.advance(kpis));
+        part.sources.insert(source.to_owned(), gone);
+        for (key, _) in points(&part, bounds, &mut self.shapes) {
+            self.current.remove(&key);
+            if let Some(t) = day.tracks.get_mut(&key) {
+                // Its last sample is the step before; a series that came and went within this
+                // step has none here at all.
+                if i <= t.first {
+                    day.tracks.remove(&key);
+                } else {
+                    t.until = Some(i.min(day.steps));
+                }
+            }
+        }
+        part.sources.insert(source.to_owned(), changed);
         for (key, values) in points(&part, bounds, &mut self.shapes) {
             match self.current.get_mut(&key) {
                 Some(old) if *old == values => {}
@@ -260,7 +304,12 @@ impl Sampler {
                         changes.push((i, values.clone()));
                     }
                     if !changes.is_empty() {
-                        day.tracks.insert(key.clone(), Track { first, changes });
+                        let track = Track {
+                            first,
+                            until: None,
+                            changes,
+                        };
+                        day.tracks.insert(key.clone(), track);
                     }
                     self.current.insert(key, values);
                 }

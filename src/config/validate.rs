@@ -190,6 +190,9 @@ fn buckets(buckets: &Buckets) -> Result<(), ConfigError> {
         ("interaction", &buckets.interaction),
         ("handle_time", &buckets.handle_time),
         ("after_call_work", &buckets.after_call_work),
+        ("hold", &buckets.hold),
+        ("agent_accept", &buckets.agent_accept),
+        ("callback_wait", &buckets.callback_wait),
     ] {
         if bounds.is_empty() {
             return Err(ConfigError::invalid(

@@ -5,11 +5,14 @@ use super::*;
 use crate::model::decode_page;
 use serde_json::json;
 
+/// When the pages of these tests are read: 2025-10-01T00:00:00Z, a day after the records.
+const READ_AT: UtcMillis = 1_759_276_800_000;
+
 /// Runs `check` on the verdict for one record given as JSON, at timeZoneOffset `tz`.
 fn verdict_tz(record: serde_json::Value, tz: i32, check: impl FnOnce(Verdict<'_>)) {
     let body = serde_json::to_vec(&json!({ "data": [record] })).unwrap();
     let page = decode_page(&body).unwrap();
-    check(evaluate(&page.elements[0], tz));
+    check(evaluate(&page.elements[0], tz, READ_AT));
 }
 
 /// Runs `check` on the facts of one finished record (fails if it is not finished).
@@ -134,23 +137,37 @@ fn channel_and_direction_labels_follow_the_catalog() {
 // ---- outcome -----------------------------------------------------------------------
 
 #[test]
-fn outcome_dropped_by_each_marker_and_before_everything_else() {
+fn outcome_dropped_by_each_marker_unless_an_agent_answered() {
     let answered = json!([with(
         queue_entry("q1", "Billing", "2025-09-30T12:00:05"),
         json!({"respondingAgent": agent("Answered", "2025-09-30T12:00:10")})
     )]);
+    let waiting = json!([queue_entry("q1", "Billing", "2025-09-30T12:00:05")]);
     for marker in [
         json!({"reason": "DROP-OFF"}),
-        json!({"reason": "drop off"}),
+        json!({"Reason": "drop off"}),
         json!({"dispositions": ["Resolved", "Drop-Off"]}),
         json!({"campaigninfo": {"contactStatus": "DROPOFF"}}),
+        json!({"finalStatus": "Dropped", "smartStatus": "CLOSED AT BOT"}),
+        json!({"finalStatus": "DROPPED"}),
     ] {
+        facts(
+            with(
+                conv(json!({"destinations": waiting.clone()})),
+                marker.clone(),
+            ),
+            |f| assert_eq!(f.outcome, Outcome::Dropped, "{marker}"),
+        );
+        facts(with(conv(json!({})), marker.clone()), |f| {
+            assert_eq!(f.outcome, Outcome::Dropped, "{marker}, no queue")
+        });
+        // An agent answered: agent_handled, whatever marker came with it.
         facts(
             with(
                 conv(json!({"destinations": answered.clone()})),
                 marker.clone(),
             ),
-            |f| assert_eq!(f.outcome, Outcome::Dropped, "{marker}"),
+            |f| assert_eq!(f.outcome, Outcome::AgentHandled, "{marker}"),
         );
     }
     facts(
@@ -166,7 +183,7 @@ fn outcome_dropped_by_each_marker_and_before_everything_else() {
 }
 
 #[test]
-fn outcome_precedence_after_dropped() {
+fn outcome_precedence_after_agent_handled_and_dropped() {
     let bot = json!({"finalStatus": "BotResolved", "smartStatus": "CLOSED AT BOT"});
     // An answered segment before any queue still makes it agent_handled.
     facts(
@@ -184,6 +201,21 @@ fn outcome_precedence_after_dropped() {
         ),
         |f| assert_eq!(f.outcome, Outcome::Unanswered),
     );
+    // USER ABANDONED with no queue at all (Kore's v1 sample) is unanswered; with an answered
+    // agent (Kore's 2024-09 sample), agent_handled.
+    facts(
+        conv(json!({"finalStatus": "USER ABANDONED", "destinations": []})),
+        |f| assert_eq!(f.outcome, Outcome::Unanswered),
+    );
+    facts(
+        conv(json!({"finalStatus": "user_abandoned", "smartStatus": "CLOSED AT BOT"})),
+        |f| assert_eq!(f.outcome, Outcome::Unanswered),
+    );
+    facts(
+        conv(json!({"finalStatus": "USER ABANDONED", "destinations": [
+            agent("Answered", "2025-09-30T12:00:10")]})),
+        |f| assert_eq!(f.outcome, Outcome::AgentHandled),
+    );
     facts(conv(json!({"finalStatus": "botresolved"})), |f| {
         assert_eq!(f.outcome, Outcome::BotResolved)
     });
@@ -194,6 +226,13 @@ fn outcome_precedence_after_dropped() {
         conv(json!({"finalStatus": "CLOSED", "smartStatus": "CLOSED"})),
         |f| assert_eq!(f.outcome, Outcome::Other),
     );
+    // An agent-assist session is never bot_resolved.
+    for channel in ["agentassist", "AgentAssistV2"] {
+        facts(with(conv(json!({"channel": channel})), bot.clone()), |f| {
+            assert_eq!(f.outcome, Outcome::Other, "{channel}");
+            assert_eq!(f.channel, "agent_assist");
+        });
+    }
 }
 
 // ---- queue entries and segments ----------------------------------------------------
@@ -217,7 +256,7 @@ fn responding_agent_answers_the_entry_and_gives_the_wait() {
             e.queue,
             QueueRef {
                 queue_id: "q1",
-                queue: "Billing"
+                name: "Billing"
             }
         );
         assert_eq!(e.fate, QueueFate::Answered);
@@ -236,7 +275,7 @@ fn responding_agent_answers_the_entry_and_gives_the_wait() {
             f.conversation_queue(),
             QueueRef {
                 queue_id: "q1",
-                queue: "Billing"
+                name: "Billing"
             }
         );
         assert!(f.rejected.is_empty());
@@ -383,10 +422,11 @@ fn abandoned_overflow_and_callback_fates() {
             f.queue_entries[2].queue,
             QueueRef {
                 queue_id: "q3",
-                queue: "q3"
-            }
+                name: ""
+            },
+            "no name: the metric state gives it the name q3 is known by, else the id"
         );
-        assert_eq!(f.conversation_queue().queue, "q3", "the last QueueEntry");
+        assert_eq!(f.conversation_queue().queue_id, "q3", "the last QueueEntry");
         assert_eq!(f.outcome, Outcome::Unanswered);
     });
 }
@@ -671,7 +711,10 @@ fn a_reused_facts_buffer_gives_the_facts_of_a_fresh_one() {
         let mut buffer = Facts::default();
         let mut finished = 0;
         for element in &page.elements {
-            match (evaluate(element, tz), classify(element, tz)) {
+            match (
+                evaluate(element, tz, READ_AT),
+                classify(element, tz, READ_AT),
+            ) {
                 (
                     Verdict::Finished { key, facts },
                     Class::Finished {

@@ -45,7 +45,7 @@ macro_rules! family {
 
 family!(CONVERSATIONS, "smartassist_conversations_total", Counter,
     &["channel", "direction", "outcome", "queue", "queue_id", "source"],
-    "Finished conversations, each counted once when first seen finished (sessionEndTime), by the queue of its last QueueEntry and its outcome (dropped: reason/dispositions/campaigninfo.contactStatus DROP-OFF; agent_handled; unanswered; bot_resolved: finalStatus/smartStatus; other).");
+    "Finished conversations (sessionEndTime, or a terminal finalStatus), each counted once when first seen finished, by the queue of its last QueueEntry and its outcome, first match wins: agent_handled (an answered agent segment); dropped (reason/Reason, dispositions or campaigninfo.contactStatus DROP-OFF, or finalStatus Dropped); unanswered (a QueueEntry, or finalStatus USER ABANDONED); bot_resolved (finalStatus BotResolved or smartStatus CLOSED AT BOT, not agent-assist); other.");
 family!(
     QUEUE_ENTRIES,
     "smartassist_queue_entries_total",
@@ -60,7 +60,9 @@ family!(QUEUE_ABANDONED, "smartassist_queue_abandoned_total", Counter, QUEUE_LAB
 family!(QUEUE_OVERFLOWS, "smartassist_queue_overflows_total", Counter, QUEUE_LABELS,
     "QueueEntry destinations neither answered nor callback-opted that were followed by a later QueueEntry (moved on, not abandoned).");
 family!(QUEUE_WAIT, "smartassist_queue_wait_seconds", Histogram, QUEUE_LABELS,
-    "Queue wait of answered QueueEntry destinations: the first answering agent's acceptedTime minus EnterTime, in seconds.");
+    "Queue wait of answered QueueEntry destinations that never opted for a callback (CallbackOpted): the first answering agent's acceptedTime minus EnterTime, in seconds.");
+family!(CALLBACK_WAIT, "smartassist_callback_wait_seconds", Histogram, QUEUE_LABELS,
+    "Callback wait of answered callback-opted QueueEntry destinations: the first answering agent's acceptedTime minus CallbackOptedTime, in seconds.");
 family!(QUEUE_ABANDON_TIME, "smartassist_queue_abandon_time_seconds", Histogram, QUEUE_LABELS,
     "Time to abandon of abandoned QueueEntry destinations: sessionEndTime minus EnterTime, in seconds.");
 family!(
@@ -92,6 +94,17 @@ family!(
 );
 family!(HANDLE_TIME, "smartassist_handle_time_seconds", Histogram, QUEUE_LABELS,
     "Handle time of answered segments with an interactionDuration: interactionDuration plus afterCallWorkDuration (0 if absent), in seconds.");
+family!(HOLD, "smartassist_hold_seconds", Histogram, QUEUE_LABELS,
+    "Customer hold time of answered segments: holdDuration, in seconds (part of interactionDuration).");
+family!(
+    AGENT_ACCEPT,
+    "smartassist_agent_accept_seconds",
+    Histogram,
+    QUEUE_LABELS,
+    "Time to accept of answered segments: acceptedTime minus assignedAt, in seconds."
+);
+family!(TRANSFERS, "smartassist_transfers_total", Counter, QUEUE_LABELS,
+    "Agent segments (respondingAgent or a top-level AgentSegment) that follow an answered segment of the same conversation, by the queue entry they belong to.");
 family!(
     CONSULTS,
     "smartassist_consults_total",
@@ -99,6 +112,8 @@ family!(
     QUEUE_LABELS,
     "ConsultingAgents entries of answered agent segments."
 );
+family!(SUPERVISOR_JOINS, "smartassist_supervisor_joins_total", Counter, QUEUE_LABELS,
+    "JoinedUsers entries of agent segments (a supervisor joined), by the queue entry they belong to.");
 family!(AGENT_NO_RESPONSES, "smartassist_agent_no_responses_total", Counter,
     &["channel", "direction", "event", "queue", "queue_id", "source"],
     "nonRespondingAgents entries of QueueEntry destinations, by nonResponseEvent (slug; unknown if empty).");
@@ -131,6 +146,22 @@ family!(
 family!(CAMPAIGN_CONTACTS, "smartassist_campaign_contacts_total", Counter,
     &["campaign", "contact_status", "source"],
     "Finished conversations with a campaigninfo.campaignName, by campaign and contactStatus (slug; unknown if empty).");
+family!(DISPOSITIONS, "smartassist_dispositions_total", Counter,
+    &["channel", "direction", "disposition", "queue", "queue_id", "source"],
+    "Entries of dispositions (operator-defined wrap-up codes, slug) of finished conversations, by the conversation's queue; a DROP-OFF on an agent-handled conversation shows here, not as a drop-off. Never dispositionRemarks.");
+family!(
+    CONVERSATION_REASONS,
+    "smartassist_conversation_reasons_total",
+    Counter,
+    &["channel", "direction", "reason", "source"],
+    "Finished conversations with a non-empty reason (or Reason), by its slug."
+);
+family!(BOT_SESSIONS, "smartassist_bot_sessions_total", Counter,
+    &["bot", "channel", "outcome", "source"],
+    "Finished conversations with a bot (botId, else the first of automationBotIDs), by bot and the conversation's outcome.");
+family!(BOT_ESCALATIONS, "smartassist_bot_escalations_total", Counter,
+    &["bot", "intent", "source"],
+    "Finished conversations with a bot that left it for a queue or an agent (a QueueEntry or AgentSegment destination), by bot and metaInfo.agentTransferConfig.lastIntentName (slug; unknown if missing).");
 
 /// Every KPI family, in catalog order.
 pub const KPI_FAMILIES: &[Family] = &[
@@ -140,6 +171,7 @@ pub const KPI_FAMILIES: &[Family] = &[
     QUEUE_ABANDONED,
     QUEUE_OVERFLOWS,
     QUEUE_WAIT,
+    CALLBACK_WAIT,
     QUEUE_ABANDON_TIME,
     CALLBACKS_OPTED,
     CALLBACKS_ACCEPTED,
@@ -148,7 +180,11 @@ pub const KPI_FAMILIES: &[Family] = &[
     INTERACTION,
     AFTER_CALL_WORK,
     HANDLE_TIME,
+    HOLD,
+    AGENT_ACCEPT,
+    TRANSFERS,
     CONSULTS,
+    SUPERVISOR_JOINS,
     AGENT_NO_RESPONSES,
     CSAT_SCORE,
     NPS_SCORE,
@@ -156,13 +192,17 @@ pub const KPI_FAMILIES: &[Family] = &[
     VOICEMAILS,
     DISCONNECTS,
     CAMPAIGN_CONTACTS,
+    DISPOSITIONS,
+    CONVERSATION_REASONS,
+    BOT_SESSIONS,
+    BOT_ESCALATIONS,
 ];
 
 // ---- the exporter's own metrics that ingest produces (kept with the KPI state, so they
 // ---- publish and checkpoint together with the values they describe)
 
 family!(RECORDS, "smartassist_exporter_records_total", Counter, &["result", "source"],
-    "Elements of response pages by result: ingested (counted), duplicate (already counted), in_progress (no usable sessionEndTime yet), malformed (not an object, or no conversationId/sessionId).");
+    "Elements of response pages by result: ingested (counted), duplicate (already counted), in_progress (an open finalStatus/smartStatus, or no usable sessionEndTime and no terminal finalStatus), malformed (not an object, or no conversationId/sessionId).");
 family!(REJECTED_VALUES, "smartassist_exporter_rejected_values_total", Counter, &["field", "source"],
     "Values never observed because they were negative or unparseable (durations, timestamps, scores), by field.");
 family!(LABEL_OVERFLOW, "smartassist_exporter_label_overflow_total", Counter, &["label", "source"],
@@ -172,29 +212,39 @@ family!(LABEL_OVERFLOW, "smartassist_exporter_label_overflow_total", Counter, &[
 pub const RECORD_RESULTS: [&str; 4] = ["ingested", "duplicate", "in_progress", "malformed"];
 
 /// Fields that can be rejected, all created at 0 per source.
-pub const REJECTABLE_FIELDS: [&str; 12] = [
+pub const REJECTABLE_FIELDS: [&str; 18] = [
+    "CallbackOptedTime",
     "EnterTime",
     "abandon_time",
     "acceptedTime",
     "afterCallWorkDuration",
+    "agent_accept",
+    "assignedAt",
+    "callback_wait",
     "csatScore",
     "firstResponseDuration",
     "firstResponseTime",
     "first_response",
+    "holdDuration",
     "interactionDuration",
     "likeDislikeScore",
     "npsScore",
     "queue_wait",
+    "sessionEndTime",
 ];
 
 /// Labels with a cardinality cap, all created at 0 per source.
 /// `series` stands for the per-queue label sets as a whole (`limits.max_series`).
-pub const CAPPED_LABELS: [&str; 6] = [
+pub const CAPPED_LABELS: [&str; 10] = [
+    "bot",
     "campaign",
     "channel",
     "contact_status",
+    "disposition",
     "event",
+    "intent",
     "queue",
+    "reason",
     "series",
 ];
 
@@ -229,6 +279,6 @@ mod tests {
             assert!(f.labels.contains(&"source"));
             assert!(!f.help.is_empty());
         }
-        assert_eq!(KPI_FAMILIES.len(), 22, "DESIGN §4 lists 22 KPI families");
+        assert_eq!(KPI_FAMILIES.len(), 31, "DESIGN §4 lists 31 KPI families");
     }
 }

@@ -152,6 +152,32 @@ impl Builder {
                 n,
             );
         }
+        for ((channel, direction, reason), &n) in &k.reasons {
+            let l = [
+                ("channel", channel.as_str()),
+                ("direction", *direction),
+                ("reason", reason.as_str()),
+                ("source", source),
+            ];
+            self.counter(cat::CONVERSATION_REASONS, &l, n);
+        }
+        for ((bot, channel, outcome), &n) in &k.bot_sessions {
+            let l = [
+                ("bot", bot.as_str()),
+                ("channel", channel.as_str()),
+                ("outcome", *outcome),
+                ("source", source),
+            ];
+            self.counter(cat::BOT_SESSIONS, &l, n);
+        }
+        for ((bot, intent), &n) in &k.bot_escalations {
+            let l = [
+                ("bot", bot.as_str()),
+                ("intent", intent.as_str()),
+                ("source", source),
+            ];
+            self.counter(cat::BOT_ESCALATIONS, &l, n);
+        }
         for label in cat::CAPPED_LABELS {
             let n = k.guard.overflows.get(label).copied().unwrap_or(0);
             self.counter(
@@ -185,6 +211,7 @@ impl Builder {
         self.counter(cat::QUEUE_ABANDONED, &l, s.abandoned);
         self.counter(cat::QUEUE_OVERFLOWS, &l, s.overflows);
         self.histogram(cat::QUEUE_WAIT, &l, &s.queue_wait, &b.queue_wait);
+        self.histogram(cat::CALLBACK_WAIT, &l, &s.callback_wait, &b.callback_wait);
         self.histogram(
             cat::QUEUE_ABANDON_TIME,
             &l,
@@ -208,10 +235,25 @@ impl Builder {
             &b.after_call_work,
         );
         self.histogram(cat::HANDLE_TIME, &l, &s.handle_time, &b.handle_time);
+        self.histogram(cat::HOLD, &l, &s.hold, &b.hold);
+        self.histogram(cat::AGENT_ACCEPT, &l, &s.agent_accept, &b.agent_accept);
+        self.counter(cat::TRANSFERS, &l, s.transfers);
         self.counter(cat::CONSULTS, &l, s.consults);
+        self.counter(cat::SUPERVISOR_JOINS, &l, s.supervisor_joins);
         for (event, &n) in &s.no_responses {
             let le = [l[0], l[1], ("event", event.as_str()), l[2], l[3], l[4]];
             self.counter(cat::AGENT_NO_RESPONSES, &le, n);
+        }
+        for (disposition, &n) in &s.dispositions {
+            let ld = [
+                l[0],
+                l[1],
+                ("disposition", disposition.as_str()),
+                l[2],
+                l[3],
+                l[4],
+            ];
+            self.counter(cat::DISPOSITIONS, &ld, n);
         }
         self.histogram(cat::CSAT_SCORE, &l, &s.csat, &b.csat);
         self.histogram(cat::NPS_SCORE, &l, &s.nps, &b.nps);

@@ -28,9 +28,12 @@ pub struct LabelGuard {
 /// Values of the catalog's own vocabulary: always admitted, never counted against a cap.
 fn is_vocabulary(label: &str, value: &str) -> bool {
     match label {
-        "channel" => matches!(value, "voice" | "chat" | "email" | "unknown"),
+        "channel" => matches!(
+            value,
+            "voice" | "chat" | "email" | "agent_assist" | "unknown"
+        ),
         "event" => matches!(value, "none" | "unknown"),
-        "contact_status" => value == "unknown",
+        "contact_status" | "disposition" | "reason" | "intent" => value == "unknown",
         _ => false,
     }
 }
@@ -142,6 +145,16 @@ impl LabelGuard {
         *self.overflows.entry("queue").or_default() += 1;
         (OTHER, OTHER)
     }
+
+    /// Queue `queue_id` admitted as `(queue_id, from)` is now called `to`: its admission moves
+    /// to the new pair (it takes the place it frees, so the cap cannot refuse it). Nothing
+    /// happens when the old pair was never admitted.
+    pub fn rename_queue(&mut self, queue_id: &str, from: &str, to: &str) {
+        let set = self.admitted.entry("queue").or_default();
+        if set.remove(&pair_key(queue_id, from)) {
+            set.insert(pair_key(queue_id, to));
+        }
+    }
 }
 
 /// How a queue pair is stored among the admitted values: `queue_id` and `queue` joined by
@@ -208,6 +221,23 @@ mod tests {
         assert_eq!(g.admit("channel", "teams", &l), "other");
         assert_eq!(g.overflows.get("event"), Some(&1));
         assert_eq!(g.overflows.get("channel"), Some(&1));
+    }
+
+    #[test]
+    fn a_renamed_queue_keeps_its_place_under_the_cap() {
+        let l = limits(2, 10, 128);
+        let mut g = LabelGuard::default();
+        assert_eq!(g.admit_queue_ref("q1", "q1", &l), ("q1", "q1"));
+        assert_eq!(g.admit_queue_ref("q2", "B", &l), ("q2", "B"));
+        g.rename_queue("q1", "q1", "Billing");
+        assert_eq!(
+            g.admit_queue_ref("q1", "Billing", &l),
+            ("q1", "Billing"),
+            "the freed place went to the named pair"
+        );
+        assert_eq!(g.admit_queue_ref("q3", "C", &l), ("other", "other"));
+        g.rename_queue("q9", "q9", "Nine");
+        assert_eq!(g.admit_queue_ref("q9", "Nine", &l), ("other", "other"));
     }
 
     #[test]

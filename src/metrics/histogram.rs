@@ -69,6 +69,15 @@ impl Histogram {
     pub fn sum(&self) -> f64 {
         self.sum_milli as f64 / 1000.0
     }
+
+    /// Adds `other`'s observations (same bounds) to this histogram.
+    pub fn absorb(&mut self, other: &Histogram) {
+        for (mine, theirs) in self.buckets.iter_mut().zip(&other.buckets) {
+            *mine += theirs;
+        }
+        self.sum_milli = self.sum_milli.saturating_add(other.sum_milli);
+        self.count += other.count;
+    }
 }
 
 #[cfg(test)]
@@ -92,6 +101,18 @@ mod tests {
         a.observe(&b, 100);
         a.observe(&b, 200);
         assert_eq!(a.sum(), 0.3);
+    }
+
+    #[test]
+    fn absorbing_adds_buckets_sums_and_counts() {
+        let b = Bounds::new(&[5.0, 10.0]);
+        let (mut a, mut c) = (Histogram::new(&b), Histogram::new(&b));
+        a.observe(&b, 1_000);
+        c.observe(&b, 7_000);
+        c.observe(&b, 20_000);
+        a.absorb(&c);
+        assert_eq!(a.buckets, vec![1, 1]);
+        assert_eq!((a.count, a.sum_milli), (3, 28_000));
     }
 
     #[test]

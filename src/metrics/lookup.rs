@@ -138,6 +138,7 @@ macro_rules! label_key {
 label_key!((String, &'static str), |k| [&k.0, k.1, ""]);
 label_key!((String, &'static str, String), |k| [&k.0, k.1, &k.2]);
 label_key!((String, String), |k| [&k.0, &k.1, ""]);
+label_key!((String, String, &'static str), |k| [&k.0, &k.1, k.2]);
 
 /// Adds `n` to the count under `key` in a map of one of the smaller families, creating it (at
 /// `n`, possibly 0) when missing. `owned` builds the key only then.

@@ -14,6 +14,7 @@
 //! holds it to the crate's output over the [`KpiCollector`](super::collector::KpiCollector),
 //! which stays as the oracle.
 
+use std::collections::BTreeMap;
 use std::io::Write as _;
 
 use crate::kpi::Outcome;
@@ -49,7 +50,7 @@ pub fn encode(state: &KpiState, bounds: &AllBounds, out: &mut Vec<u8>) {
                 }
             }
             Rows::Conversations => conversations(out, family, &queues),
-            Rows::NoResponses => no_responses(out, family, &queues),
+            Rows::QueueEvents(label, map) => queue_events(out, family, &queues, label, map),
             Rows::Likes => likes(out, family, &queues),
             Rows::Voicemails => {
                 let rows = per_source(state, |source, k, rows| {
@@ -71,6 +72,30 @@ pub fn encode(state: &KpiState, bounds: &AllBounds, out: &mut Vec<u8>) {
                 let rows = per_source(state, |source, k, rows| {
                     for ((campaign, status), &n) in &k.campaigns {
                         rows.push(([campaign.as_str(), status.as_str(), source], n));
+                    }
+                });
+                counter_rows(out, family, rows);
+            }
+            Rows::Reasons => {
+                let rows = per_source(state, |source, k, rows| {
+                    for ((channel, direction, reason), &n) in &k.reasons {
+                        rows.push(([channel.as_str(), *direction, reason.as_str(), source], n));
+                    }
+                });
+                counter_rows(out, family, rows);
+            }
+            Rows::BotSessions => {
+                let rows = per_source(state, |source, k, rows| {
+                    for ((bot, channel, outcome), &n) in &k.bot_sessions {
+                        rows.push(([bot.as_str(), channel.as_str(), *outcome, source], n));
+                    }
+                });
+                counter_rows(out, family, rows);
+            }
+            Rows::BotEscalations => {
+                let rows = per_source(state, |source, k, rows| {
+                    for ((bot, intent), &n) in &k.bot_escalations {
+                        rows.push(([bot.as_str(), intent.as_str(), source], n));
                     }
                 });
                 counter_rows(out, family, rows);
@@ -115,8 +140,9 @@ enum Rows {
     QueueHistogram(fn(&QueueSeries) -> &Histogram, fn(&AllBounds) -> &Bounds),
     /// Per queue label set and outcome.
     Conversations,
-    /// Per queue label set and no-response event.
-    NoResponses,
+    /// Per queue label set and a value of the named label, which sorts between `direction`
+    /// and `queue` (`event` of no-responses, `disposition`).
+    QueueEvents(&'static str, fn(&QueueSeries) -> &BTreeMap<String, u64>),
     /// Per queue label set and vote.
     Likes,
     /// Per source, channel and direction.
@@ -125,6 +151,12 @@ enum Rows {
     Disconnects,
     /// Per source, campaign and contact status.
     Campaigns,
+    /// Per source, channel, direction and reason.
+    Reasons,
+    /// Per source, bot, channel and outcome.
+    BotSessions,
+    /// Per source, bot and intent.
+    BotEscalations,
     /// Per source and record result.
     Records,
     /// Per source and rejected field.
@@ -135,7 +167,7 @@ enum Rows {
 
 /// Every family the collector serves and where its series come from (catalog order; sorted by
 /// name when written).
-const PLAN: [(Family, Rows); 25] = [
+const PLAN: [(Family, Rows); 34] = [
     (cat::CONVERSATIONS, Rows::Conversations),
     (cat::QUEUE_ENTRIES, Rows::QueueCounter(|s| s.entries)),
     (cat::QUEUE_ANSWERED, Rows::QueueCounter(|s| s.answered)),
@@ -144,6 +176,10 @@ const PLAN: [(Family, Rows); 25] = [
     (
         cat::QUEUE_WAIT,
         Rows::QueueHistogram(|s| &s.queue_wait, |b| &b.queue_wait),
+    ),
+    (
+        cat::CALLBACK_WAIT,
+        Rows::QueueHistogram(|s| &s.callback_wait, |b| &b.callback_wait),
     ),
     (
         cat::QUEUE_ABANDON_TIME,
@@ -177,8 +213,21 @@ const PLAN: [(Family, Rows); 25] = [
         cat::HANDLE_TIME,
         Rows::QueueHistogram(|s| &s.handle_time, |b| &b.handle_time),
     ),
+    (cat::HOLD, Rows::QueueHistogram(|s| &s.hold, |b| &b.hold)),
+    (
+        cat::AGENT_ACCEPT,
+        Rows::QueueHistogram(|s| &s.agent_accept, |b| &b.agent_accept),
+    ),
+    (cat::TRANSFERS, Rows::QueueCounter(|s| s.transfers)),
     (cat::CONSULTS, Rows::QueueCounter(|s| s.consults)),
-    (cat::AGENT_NO_RESPONSES, Rows::NoResponses),
+    (
+        cat::SUPERVISOR_JOINS,
+        Rows::QueueCounter(|s| s.supervisor_joins),
+    ),
+    (
+        cat::AGENT_NO_RESPONSES,
+        Rows::QueueEvents("event", |s| &s.no_responses),
+    ),
     (
         cat::CSAT_SCORE,
         Rows::QueueHistogram(|s| &s.csat, |b| &b.csat),
@@ -188,6 +237,13 @@ const PLAN: [(Family, Rows); 25] = [
     (cat::VOICEMAILS, Rows::Voicemails),
     (cat::DISCONNECTS, Rows::Disconnects),
     (cat::CAMPAIGN_CONTACTS, Rows::Campaigns),
+    (
+        cat::DISPOSITIONS,
+        Rows::QueueEvents("disposition", |s| &s.dispositions),
+    ),
+    (cat::CONVERSATION_REASONS, Rows::Reasons),
+    (cat::BOT_SESSIONS, Rows::BotSessions),
+    (cat::BOT_ESCALATIONS, Rows::BotEscalations),
     (cat::RECORDS, Rows::Records),
     (cat::REJECTED_VALUES, Rows::Rejected),
     (cat::LABEL_OVERFLOW, Rows::Overflow),
@@ -289,28 +345,35 @@ fn conversations(out: &mut Vec<u8>, family: &Family, queues: &QueueSets<'_>) {
     }
 }
 
-/// `smartassist_agent_no_responses_total`: `event` sorts between `direction` and `queue`.
-fn no_responses(out: &mut Vec<u8>, family: &Family, queues: &QueueSets<'_>) {
-    if queues.sets.iter().all(|s| s.series.no_responses.is_empty()) {
+/// A per-queue family with one more label, `label`, whose values sort between `direction` and
+/// `queue` (`smartassist_agent_no_responses_total`'s `event`,
+/// `smartassist_dispositions_total`'s `disposition`): its series are the entries of `map`.
+fn queue_events(
+    out: &mut Vec<u8>,
+    family: &Family,
+    queues: &QueueSets<'_>,
+    label: &str,
+    map: fn(&QueueSeries) -> &BTreeMap<String, u64>,
+) {
+    if queues.sets.iter().all(|s| map(s.series).is_empty()) {
         return;
     }
     header(out, family);
     for group in queues.groups() {
-        // (event, position in the group, count): the position orders queue, queue_id, source.
+        // (value, position in the group, count): the position orders queue, queue_id, source.
         let mut rows: Vec<(&str, usize, u64)> = group
             .iter()
             .enumerate()
             .flat_map(|(i, set)| {
-                set.series
-                    .no_responses
+                map(set.series)
                     .iter()
-                    .map(move |(event, &n)| (event.as_str(), i, n))
+                    .map(move |(value, &n)| (value.as_str(), i, n))
             })
             .collect();
         rows.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
-        for (event, i, n) in rows {
+        for (value, i, n) in rows {
             let set = &group[i];
-            let extra = inner_label("event", event);
+            let extra = inner_label(label, value);
             counter_line(out, family.name, &[&set.head, &extra, &set.tail], n);
         }
     }

@@ -38,10 +38,15 @@ pub struct Record<'a> {
     /// The spelling some responses use instead.
     #[serde(rename = "direction", borrow, default)]
     pub direction_lower: LStr<'a>,
+    /// v1 records carry the direction only here (`customerinfo.Direction`); everything else
+    /// in it is customer PII and stays unread.
+    #[serde(borrow, default)]
+    pub customerinfo: LObj<CustomerInfo<'a>>,
     /// What the API filters on (DESIGN §1, taken to be the date filter's field).
     #[serde(rename = "sessionStartTime", borrow, default)]
     pub session_start_time: LStr<'a>,
-    /// Missing or unparseable: the conversation is still in progress.
+    /// When the conversation ended. Missing or unparseable: in progress, unless `finalStatus`
+    /// is terminal (then the end is worked out from the other instants; see `kpi::classify`).
     #[serde(rename = "sessionEndTime", borrow, default)]
     pub session_end_time: LStr<'a>,
     /// Voicemail flag, `"NO"` or a bool.
@@ -53,9 +58,12 @@ pub struct Record<'a> {
     /// `CLOSED AT BOT`, `TERMINATED`, ...
     #[serde(rename = "smartStatus", borrow, default)]
     pub smart_status: LStr<'a>,
-    /// A DROP-OFF marker lives here (among other reasons).
-    #[serde(borrow, default)]
-    pub reason: LStr<'a>,
+    /// The spelling older responses use (`Reason`); a DROP-OFF marker may live here.
+    #[serde(rename = "Reason", borrow, default)]
+    pub reason_upper: LStr<'a>,
+    /// The spelling newer responses use (`reason`).
+    #[serde(rename = "reason", borrow, default)]
+    pub reason_lower: LStr<'a>,
     /// Another place for the DROP-OFF marker.
     #[serde(borrow, default)]
     pub dispositions: LList<LStr<'a>>,
@@ -80,6 +88,16 @@ pub struct Record<'a> {
     /// Outbound campaign details (and a third DROP-OFF marker).
     #[serde(borrow, default)]
     pub campaigninfo: LObj<CampaignInfo<'a>>,
+    /// The bot the conversation started with (the `bot` label of the bot families).
+    #[serde(rename = "botId", borrow, default)]
+    pub bot_id: LStr<'a>,
+    /// Automation bots involved; the first stands in for a missing `botId`.
+    #[serde(rename = "automationBotIDs", borrow, default)]
+    pub automation_bot_ids: LList<LStr<'a>>,
+    /// Custom data set by the automation; only `agentTransferConfig.lastIntentName` is read
+    /// (the rest is PII: names, phones, addresses).
+    #[serde(rename = "metaInfo", borrow, default)]
+    pub meta_info: LObj<MetaInfo<'a>>,
 }
 
 impl<'a> Record<'a> {
@@ -91,12 +109,77 @@ impl<'a> Record<'a> {
             .or_else(|| self.session_id.non_empty())
     }
 
-    /// `Direction` or `direction`, the first non-empty of the two in that order.
+    /// `Direction` or `direction`, the first non-empty of the two in that order; else v1's
+    /// `customerinfo.Direction` (or `.direction`).
     pub fn direction(&self) -> Option<&str> {
         self.direction_upper
             .non_empty()
             .or_else(|| self.direction_lower.non_empty())
+            .or_else(|| {
+                let info = self.customerinfo.0.as_ref()?;
+                info.direction_upper
+                    .non_empty()
+                    .or_else(|| info.direction_lower.non_empty())
+            })
     }
+
+    /// `Reason` or `reason`, the first non-empty of the two in that order.
+    pub fn reason(&self) -> Option<&str> {
+        self.reason_upper
+            .non_empty()
+            .or_else(|| self.reason_lower.non_empty())
+    }
+
+    /// The bot id: `botId`, else the first non-empty of `automationBotIDs`.
+    pub fn bot(&self) -> Option<&str> {
+        self.bot_id.non_empty().or_else(|| {
+            self.automation_bot_ids
+                .items()
+                .iter()
+                .find_map(LStr::non_empty)
+        })
+    }
+
+    /// `metaInfo.agentTransferConfig.lastIntentName`: the intent the bot last saw before it
+    /// handed the conversation on.
+    pub fn last_intent(&self) -> Option<&str> {
+        let config = self
+            .meta_info
+            .0
+            .as_ref()?
+            .agent_transfer_config
+            .0
+            .as_ref()?;
+        config.last_intent_name.non_empty()
+    }
+}
+
+/// `customerinfo`: only its direction is read.
+#[derive(Debug, Default, PartialEq, Deserialize)]
+pub struct CustomerInfo<'a> {
+    /// The spelling v1 records use.
+    #[serde(rename = "Direction", borrow, default)]
+    pub direction_upper: LStr<'a>,
+    /// The other spelling, read alike.
+    #[serde(rename = "direction", borrow, default)]
+    pub direction_lower: LStr<'a>,
+}
+
+/// `metaInfo`: only the agent transfer configuration is read.
+#[derive(Debug, Default, PartialEq, Deserialize)]
+pub struct MetaInfo<'a> {
+    /// Set when the bot transfers the conversation to an agent.
+    #[serde(rename = "agentTransferConfig", borrow, default)]
+    pub agent_transfer_config: LObj<AgentTransferConfig<'a>>,
+}
+
+/// `metaInfo.agentTransferConfig`: only the intent name is read (`lastIntentuserInput` is what
+/// the customer typed, and stays unread).
+#[derive(Debug, Default, PartialEq, Deserialize)]
+pub struct AgentTransferConfig<'a> {
+    /// The escalating intent (slugged into the `intent` label).
+    #[serde(rename = "lastIntentName", borrow, default)]
+    pub last_intent_name: LStr<'a>,
 }
 
 /// An element of `destinations` — a `QueueEntry` or a top-level `AgentSegment` (a transfer or
@@ -120,6 +203,9 @@ pub struct Destination<'a> {
     /// The customer asked for a callback instead of waiting.
     #[serde(rename = "CallbackOpted", default)]
     pub callback_opted: LBool,
+    /// When the customer asked for the callback (the start of the callback wait).
+    #[serde(rename = "CallbackOptedTime", borrow, default)]
+    pub callback_opted_time: LStr<'a>,
     /// Present when the customer accepted the agent's callback.
     #[serde(rename = "userCallbackAcceptTime", borrow, default)]
     pub user_callback_accept_time: LStr<'a>,
@@ -132,6 +218,9 @@ pub struct Destination<'a> {
     /// Segment: `Answered`, or missing on some records that still carry an acceptedTime.
     #[serde(borrow, default)]
     pub status: LStr<'a>,
+    /// Segment: when the conversation was offered to the agent (start of the accept time).
+    #[serde(rename = "assignedAt", borrow, default)]
+    pub assigned_at: LStr<'a>,
     /// Segment: when the agent accepted.
     #[serde(rename = "acceptedTime", borrow, default)]
     pub accepted_time: LStr<'a>,
@@ -141,23 +230,53 @@ pub struct Destination<'a> {
     /// Segment: seconds from acceptance to first response.
     #[serde(rename = "firstResponseDuration", default)]
     pub first_response_duration: LNum,
-    /// Segment: seconds from acceptance to the last utterance.
+    /// Segment: seconds from acceptance to the last utterance (hold included: Kore's samples
+    /// show interactionEndTime − acceptedTime = interactionDuration with a hold inside).
     #[serde(rename = "interactionDuration", default)]
     pub interaction_duration: LNum,
+    /// Segment: seconds the customer was on hold.
+    #[serde(rename = "holdDuration", default)]
+    pub hold_duration: LNum,
+    /// Segment: when the interaction ended.
+    #[serde(rename = "interactionEndTime", borrow, default)]
+    pub interaction_end_time: LStr<'a>,
     /// Segment: seconds of after-call work.
     #[serde(rename = "afterCallWorkDuration", default)]
     pub after_call_work_duration: LNum,
+    /// Segment: when after-call work ended.
+    #[serde(rename = "afterCallWorkEndTime", borrow, default)]
+    pub after_call_work_end_time: LStr<'a>,
     /// Segment: one entry per consult.
-    #[serde(rename = "ConsultingAgents", default)]
-    pub consulting_agents: LCount,
+    #[serde(rename = "ConsultingAgents", borrow, default)]
+    pub consulting_agents: LList<LObj<Consult<'a>>>,
+    /// Segment: one entry per supervisor who joined (their contents are never read).
+    #[serde(rename = "JoinedUsers", default)]
+    pub joined_users: LCount,
 }
 
-/// A `nonRespondingAgents` entry; only the reason is read.
+/// A `ConsultingAgents` entry; only its instants are read (names and numbers are PII).
+#[derive(Debug, Default, PartialEq, Deserialize)]
+pub struct Consult<'a> {
+    /// When the consult was offered.
+    #[serde(rename = "assignedAt", borrow, default)]
+    pub assigned_at: LStr<'a>,
+    /// When the consulted agent accepted.
+    #[serde(rename = "acceptedTime", borrow, default)]
+    pub accepted_time: LStr<'a>,
+    /// When the consult ended.
+    #[serde(rename = "consultingEndTime", borrow, default)]
+    pub consulting_end_time: LStr<'a>,
+}
+
+/// A `nonRespondingAgents` entry; only the reason and the offer time are read.
 #[derive(Debug, Default, PartialEq, Deserialize)]
 pub struct NonResponse<'a> {
     /// `Ignored`, `Supervisor Reassigned`, ...
     #[serde(rename = "nonResponseEvent", borrow, default)]
     pub non_response_event: LStr<'a>,
+    /// When the agent was offered the conversation.
+    #[serde(rename = "assignedAt", borrow, default)]
+    pub assigned_at: LStr<'a>,
 }
 
 /// `campaigninfo`, only the fields the catalog uses.
@@ -438,7 +557,7 @@ mod tests {
         assert_eq!(d.queue_name.non_empty(), Some("Default Queue"));
         let agent = d.responding_agent.0.as_ref().unwrap();
         assert_eq!(agent.interaction_duration, LNum::Value(49.0));
-        assert_eq!(agent.consulting_agents.0, Some(1));
+        assert_eq!(agent.consulting_agents.items().len(), 1);
     }
 
     #[test]

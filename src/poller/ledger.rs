@@ -178,6 +178,7 @@ mod tests {
                 tz_offset_minutes: 0,
                 bounds: &bounds,
                 limits: &limits,
+                read_at: t(now).timestamp_millis(),
             };
             let bytes = Bytes::from(body(records));
             let page = decode_page(&bytes).unwrap();

@@ -288,6 +288,7 @@ impl SourcePoller {
             tz_offset_minutes: self.tz_offset_minutes,
             bounds: &self.metrics.bounds,
             limits: &self.limits,
+            read_at: now.timestamp_millis(),
         };
         let sink = CountingSink::new(
             ctx,

@@ -1,4 +1,4 @@
-//! In-memory state ⇄ format v1. Writing cannot fail; reading checks everything a type cannot
+//! In-memory state ⇄ the checkpoint format (types named for the version that introduced them). Writing cannot fail; reading checks everything a type cannot
 //! (known label words, bucket counts that fit the bounds, no label set twice), and any failure
 //! makes the whole checkpoint invalid: half a restored source would be worse than none.
 
@@ -207,6 +207,36 @@ fn kpis_to_v1(k: &SourceKpis) -> KpisV1 {
     let IngestCounters { records, rejected } = &k.ingest;
     KpisV1 {
         queues: k.queues.iter().map(queue_to_v1).collect(),
+        reasons: k
+            .reasons
+            .iter()
+            .map(|((channel, direction, reason), &count)| ReasonsV3 {
+                channel: channel.clone(),
+                direction: (*direction).to_owned(),
+                reason: reason.clone(),
+                count,
+            })
+            .collect(),
+        bot_sessions: k
+            .bot_sessions
+            .iter()
+            .map(|((bot, channel, outcome), &count)| BotSessionsV3 {
+                bot: bot.clone(),
+                channel: channel.clone(),
+                outcome: (*outcome).to_owned(),
+                count,
+            })
+            .collect(),
+        bot_escalations: k
+            .bot_escalations
+            .iter()
+            .map(|((bot, intent), &count)| BotEscalationsV3 {
+                bot: bot.clone(),
+                intent: intent.clone(),
+                count,
+            })
+            .collect(),
+        queue_names: k.queue_names.clone(),
         voicemails: k
             .voicemails
             .iter()
@@ -266,16 +296,22 @@ fn queue_to_v1(s: &QueueSeries) -> QueueSeriesV1 {
         callbacks_accepted,
         agent_interactions,
         consults,
+        transfers,
+        supervisor_joins,
         queue_wait,
+        callback_wait,
         abandon_time,
         first_response,
         interaction,
         after_call_work,
         handle_time,
+        hold,
+        agent_accept,
         csat,
         nps,
         likes,
         no_responses,
+        dispositions,
     } = s;
     QueueSeriesV1 {
         queue_id: queue_id.clone(),
@@ -294,12 +330,17 @@ fn queue_to_v1(s: &QueueSeries) -> QueueSeriesV1 {
         callbacks_accepted: *callbacks_accepted,
         agent_interactions: *agent_interactions,
         consults: *consults,
+        transfers: *transfers,
+        supervisor_joins: *supervisor_joins,
         queue_wait: histogram_to_v1(queue_wait),
+        callback_wait: Some(histogram_to_v1(callback_wait)),
         abandon_time: histogram_to_v1(abandon_time),
         first_response: histogram_to_v1(first_response),
         interaction: histogram_to_v1(interaction),
         after_call_work: histogram_to_v1(after_call_work),
         handle_time: histogram_to_v1(handle_time),
+        hold: Some(histogram_to_v1(hold)),
+        agent_accept: Some(histogram_to_v1(agent_accept)),
         csat: histogram_to_v1(csat),
         nps: histogram_to_v1(nps),
         likes: LikesV1 {
@@ -307,6 +348,19 @@ fn queue_to_v1(s: &QueueSeries) -> QueueSeriesV1 {
             dislike: likes[1],
         },
         no_responses: no_responses.clone(),
+        dispositions: dispositions.clone(),
+    }
+}
+
+/// A histogram added in version 3: `None` (migrated from version 2) is empty.
+fn histogram_from_v3(
+    h: Option<HistogramV1>,
+    bounds: &Bounds,
+    what: &str,
+) -> Result<Histogram, String> {
+    match h {
+        Some(h) => histogram_from_v1(h, bounds, what),
+        None => Ok(Histogram::new(bounds)),
     }
 }
 
@@ -344,7 +398,10 @@ fn queue_from_v1(v: QueueSeriesV1, b: &AllBounds) -> Result<QueueSeries, String>
         callbacks_accepted: v.callbacks_accepted,
         agent_interactions: v.agent_interactions,
         consults: v.consults,
+        transfers: v.transfers,
+        supervisor_joins: v.supervisor_joins,
         queue_wait: histogram_from_v1(v.queue_wait, &b.queue_wait, "queue_wait")?,
+        callback_wait: histogram_from_v3(v.callback_wait, &b.callback_wait, "callback_wait")?,
         abandon_time: histogram_from_v1(v.abandon_time, &b.abandon_time, "abandon_time")?,
         first_response: histogram_from_v1(v.first_response, &b.first_response, "first_response")?,
         interaction: histogram_from_v1(v.interaction, &b.interaction, "interaction")?,
@@ -354,10 +411,13 @@ fn queue_from_v1(v: QueueSeriesV1, b: &AllBounds) -> Result<QueueSeries, String>
             "after_call_work",
         )?,
         handle_time: histogram_from_v1(v.handle_time, &b.handle_time, "handle_time")?,
+        hold: histogram_from_v3(v.hold, &b.hold, "hold")?,
+        agent_accept: histogram_from_v3(v.agent_accept, &b.agent_accept, "agent_accept")?,
         csat: histogram_from_v1(v.csat, &b.csat, "csat")?,
         nps: histogram_from_v1(v.nps, &b.nps, "nps")?,
         likes: [v.likes.like, v.likes.dislike],
         no_responses: v.no_responses,
+        dispositions: v.dispositions,
     })
 }
 
@@ -367,6 +427,10 @@ fn kpis_from_v1(v: KpisV1, b: &AllBounds) -> Result<SourceKpis, String> {
         voicemails,
         disconnects,
         campaigns,
+        reasons,
+        bot_sessions,
+        bot_escalations,
+        queue_names,
         guard,
         records,
         rejected,
@@ -390,6 +454,19 @@ fn kpis_from_v1(v: KpisV1, b: &AllBounds) -> Result<SourceKpis, String> {
     for s in campaigns {
         k.campaigns.insert((s.campaign, s.contact_status), s.count);
     }
+    for s in reasons {
+        let direction = word(&s.direction, &DIRECTIONS, "direction")?;
+        k.reasons.insert((s.channel, direction, s.reason), s.count);
+    }
+    let outcomes = Outcome::ALL.map(Outcome::as_str);
+    for s in bot_sessions {
+        let outcome = word(&s.outcome, &outcomes, "outcome")?;
+        k.bot_sessions.insert((s.bot, s.channel, outcome), s.count);
+    }
+    for s in bot_escalations {
+        k.bot_escalations.insert((s.bot, s.intent), s.count);
+    }
+    k.queue_names = queue_names;
     let mut admitted = BTreeMap::new();
     for (label, values) in guard.admitted {
         let label = word(&label, &CAPPED_LABELS, "capped label")?;

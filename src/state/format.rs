@@ -1,6 +1,8 @@
-//! The checkpoint's file format, version 2: JSON, one object per source. Version 2 added each
-//! source's `open` conversations; the types keep the suffix of the version that introduced
-//! them, and [`super::migrate`] upgrades version 1.
+//! The checkpoint's file format, version 3: JSON, one object per source. Version 2 added each
+//! source's `open` conversations; version 3 the families of hold, time to accept, callback
+//! wait, transfers, supervisor joins, dispositions, reasons and bots, and the names learned for
+//! queue ids. The types keep the suffix of the version that introduced them, and
+//! [`super::migrate`] upgrades versions 1 and 2.
 //!
 //! These types are the format, kept apart from the in-memory structs on purpose: a field added
 //! to `QueueSeries` must not change the file silently. The conversions in [`super::convert`]
@@ -8,18 +10,21 @@
 //! has a place here (and, if the format changes, a new version with a migration).
 //!
 //! ```json
-//! {"format_version": 1, "written_at": "...", "exporter_version": "0.1.0",
+//! {"format_version": 3, "written_at": "...", "exporter_version": "0.1.0",
 //!  "buckets": {"first_response": [1.0, ...], ...},
 //!  "sources": {"prod": {"identity": "...", "watermark": "...", "offsets": "auto",
 //!    "open": [{"id": "<32 hex digits>", "from": 1767225000, "to": 1767225001, "checked": 1767225600}],
 //!    "rescans": [{"start": "...", "end": "...", "stage": 0}],
 //!    "seen": [{"window_end": 1767225600, "ids": ["<32 hex digits>", ...]}],
 //!    "kpis": {"queues": [...], "voicemails": [...], "disconnects": [...], "campaigns": [...],
+//!             "reasons": [...], "bot_sessions": [...], "bot_escalations": [...],
+//!             "queue_names": {"<queue id>": "<queue name>"},
 //!             "guard": {"admitted": {...}, "overflows": {...}}, "records": {...}, "rejected": {...}}}}}
 //! ```
 //!
 //! No field holds customer data: ids are 128-bit hashes, and label values are queue and
-//! campaign names, slugs and the catalog's own words, exactly what `/metrics` shows.
+//! campaign names, bot ids, slugs and the catalog's own words, exactly what `/metrics` shows,
+//! and the queue names learned for queue ids.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -31,7 +36,7 @@ use serde::{Deserialize, Serialize, Serializer};
 use crate::config::Buckets;
 
 /// The version this build writes.
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 
 /// A whole checkpoint as read.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -44,9 +49,53 @@ pub struct CheckpointV1 {
     /// The exporter version that wrote it (for people).
     pub exporter_version: String,
     /// The histogram buckets the KPI state was counted with (DESIGN §3: never re-bucketed).
-    pub buckets: Buckets,
+    pub buckets: BucketsV3,
     /// Per source name.
     pub sources: BTreeMap<String, SourceV1>,
+}
+
+/// `buckets`: [`Buckets`] as written. The families version 3 added are `null` in a checkpoint
+/// migrated from version 2, which counted nothing in them: any configured bounds fit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)] // each field is the `Buckets` field of the same name
+pub struct BucketsV3 {
+    pub first_response: Vec<f64>,
+    pub queue_wait: Vec<f64>,
+    pub abandon_time: Vec<f64>,
+    pub interaction: Vec<f64>,
+    pub handle_time: Vec<f64>,
+    pub after_call_work: Vec<f64>,
+    pub hold: Option<Vec<f64>>,
+    pub agent_accept: Option<Vec<f64>>,
+    pub callback_wait: Option<Vec<f64>>,
+}
+
+impl From<&Buckets> for BucketsV3 {
+    fn from(b: &Buckets) -> Self {
+        let Buckets {
+            first_response,
+            queue_wait,
+            abandon_time,
+            interaction,
+            handle_time,
+            after_call_work,
+            hold,
+            agent_accept,
+            callback_wait,
+        } = b.clone();
+        Self {
+            first_response,
+            queue_wait,
+            abandon_time,
+            interaction,
+            handle_time,
+            after_call_work,
+            hold: Some(hold),
+            agent_accept: Some(agent_accept),
+            callback_wait: Some(callback_wait),
+        }
+    }
 }
 
 /// One source's poller and KPI state, as of the end of one of its ticks.
@@ -161,6 +210,14 @@ pub struct KpisV1 {
     pub disconnects: Vec<DisconnectsV1>,
     /// smartassist_campaign_contacts_total.
     pub campaigns: Vec<CampaignsV1>,
+    /// smartassist_conversation_reasons_total.
+    pub reasons: Vec<ReasonsV3>,
+    /// smartassist_bot_sessions_total.
+    pub bot_sessions: Vec<BotSessionsV3>,
+    /// smartassist_bot_escalations_total.
+    pub bot_escalations: Vec<BotEscalationsV3>,
+    /// The name each queue id was last seen with.
+    pub queue_names: BTreeMap<String, String>,
     /// Label caps: admitted values and overflow counts.
     pub guard: GuardV1,
     /// smartassist_exporter_records_total by result.
@@ -188,17 +245,27 @@ pub struct QueueSeriesV1 {
     pub callbacks_accepted: u64,
     pub agent_interactions: u64,
     pub consults: u64,
+    pub transfers: u64,
+    pub supervisor_joins: u64,
     pub queue_wait: HistogramV1,
+    /// `null` when migrated from version 2 (nothing counted yet).
+    pub callback_wait: Option<HistogramV1>,
     pub abandon_time: HistogramV1,
     pub first_response: HistogramV1,
     pub interaction: HistogramV1,
     pub after_call_work: HistogramV1,
     pub handle_time: HistogramV1,
+    /// `null` when migrated from version 2.
+    pub hold: Option<HistogramV1>,
+    /// `null` when migrated from version 2.
+    pub agent_accept: Option<HistogramV1>,
     pub csat: HistogramV1,
     pub nps: HistogramV1,
     pub likes: LikesV1,
     /// By event label value.
     pub no_responses: BTreeMap<String, u64>,
+    /// By disposition label value.
+    pub dispositions: BTreeMap<String, u64>,
 }
 
 /// One histogram series: non-cumulative bucket counts, milli-unit sum, count.
@@ -248,6 +315,38 @@ pub struct DisconnectsV1 {
 pub struct CampaignsV1 {
     pub campaign: String,
     pub contact_status: String,
+    pub count: u64,
+}
+
+/// One smartassist_conversation_reasons_total series.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct ReasonsV3 {
+    pub channel: String,
+    pub direction: String,
+    pub reason: String,
+    pub count: u64,
+}
+
+/// One smartassist_bot_sessions_total series.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct BotSessionsV3 {
+    pub bot: String,
+    pub channel: String,
+    pub outcome: String,
+    pub count: u64,
+}
+
+/// One smartassist_bot_escalations_total series.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct BotEscalationsV3 {
+    pub bot: String,
+    pub intent: String,
     pub count: u64,
 }
 

@@ -5,6 +5,10 @@
 //!
 //! - 1 → 2: each source gains `open`, the conversations in progress it follows. A version 1
 //!   checkpoint followed none (its pending rescans will find those still running).
+//! - 2 → 3: the families of hold, time to accept, callback wait, transfers, supervisor joins,
+//!   dispositions, reasons and bots, all empty (a version 2 exporter counted none of them), and
+//!   no queue names learned yet. The new histograms and their buckets are `null`: nothing was
+//!   counted in them, so whatever buckets the config has fit.
 
 use serde_json::Value;
 
@@ -12,7 +16,7 @@ use serde_json::Value;
 pub type Migration = fn(Value) -> Result<Value, String>;
 
 /// `(from, step)` for every version this build can upgrade from.
-pub const MIGRATIONS: &[(u64, Migration)] = &[(1, v1_to_v2)];
+pub const MIGRATIONS: &[(u64, Migration)] = &[(1, v1_to_v2), (2, v2_to_v3)];
 
 /// Version 1 → 2: an empty `open` list in every source.
 fn v1_to_v2(mut value: Value) -> Result<Value, String> {
@@ -29,6 +33,49 @@ fn v1_to_v2(mut value: Value) -> Result<Value, String> {
             .or_insert_with(|| Value::Array(Vec::new()));
     }
     value["format_version"] = Value::from(2);
+    Ok(value)
+}
+
+/// Version 2 → 3: the new families, empty, in every source and queue series.
+fn v2_to_v3(mut value: Value) -> Result<Value, String> {
+    let buckets = value
+        .get_mut("buckets")
+        .and_then(Value::as_object_mut)
+        .ok_or("no buckets object")?;
+    for family in ["hold", "agent_accept", "callback_wait"] {
+        buckets.insert(family.into(), Value::Null);
+    }
+    let sources = value
+        .get_mut("sources")
+        .and_then(Value::as_object_mut)
+        .ok_or("no sources object")?;
+    for (name, source) in sources.iter_mut() {
+        let kpis = source
+            .get_mut("kpis")
+            .and_then(Value::as_object_mut)
+            .ok_or_else(|| format!("sources.{name}.kpis is not an object"))?;
+        for list in ["reasons", "bot_sessions", "bot_escalations"] {
+            kpis.insert(list.into(), Value::Array(Vec::new()));
+        }
+        kpis.insert("queue_names".into(), Value::Object(Default::default()));
+        let queues = kpis
+            .get_mut("queues")
+            .and_then(Value::as_array_mut)
+            .ok_or_else(|| format!("sources.{name}.kpis.queues is not a list"))?;
+        for (i, series) in queues.iter_mut().enumerate() {
+            let series = series
+                .as_object_mut()
+                .ok_or_else(|| format!("sources.{name}.kpis.queues[{i}] is not an object"))?;
+            for counter in ["transfers", "supervisor_joins"] {
+                series.insert(counter.into(), Value::from(0));
+            }
+            for histogram in ["callback_wait", "hold", "agent_accept"] {
+                series.insert(histogram.into(), Value::Null);
+            }
+            series.insert("dispositions".into(), Value::Object(Default::default()));
+        }
+    }
+    value["format_version"] = Value::from(3);
     Ok(value)
 }
 

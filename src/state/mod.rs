@@ -229,26 +229,60 @@ pub fn parse(bytes: &[u8], buckets: &Buckets, path: &Path) -> Result<Restored, R
     })
 }
 
+/// One histogram family's bounds: its name, as the checkpoint wrote them (`None` when it
+/// predates the family), as configured.
+type BucketPair<'a> = (&'static str, Option<&'a Vec<f64>>, &'a Vec<f64>);
+
 /// Compares bucket bounds as the histograms use them (milli-units), family by family.
-fn check_buckets(written: &Buckets, config: &Buckets, path: &Path) -> Result<(), Rejected> {
-    let families: [(&str, &Vec<f64>, &Vec<f64>); 6] = [
+/// A family the checkpoint has no buckets for (`null`: migrated from a version that did not
+/// count it) counted nothing, so any configured buckets fit it.
+fn check_buckets(
+    written: &format::BucketsV3,
+    config: &Buckets,
+    path: &Path,
+) -> Result<(), Rejected> {
+    let families: [BucketPair<'_>; 9] = [
         (
             "first_response",
-            &written.first_response,
+            Some(&written.first_response),
             &config.first_response,
         ),
-        ("queue_wait", &written.queue_wait, &config.queue_wait),
-        ("abandon_time", &written.abandon_time, &config.abandon_time),
-        ("interaction", &written.interaction, &config.interaction),
-        ("handle_time", &written.handle_time, &config.handle_time),
+        ("queue_wait", Some(&written.queue_wait), &config.queue_wait),
+        (
+            "abandon_time",
+            Some(&written.abandon_time),
+            &config.abandon_time,
+        ),
+        (
+            "interaction",
+            Some(&written.interaction),
+            &config.interaction,
+        ),
+        (
+            "handle_time",
+            Some(&written.handle_time),
+            &config.handle_time,
+        ),
         (
             "after_call_work",
-            &written.after_call_work,
+            Some(&written.after_call_work),
             &config.after_call_work,
+        ),
+        ("hold", written.hold.as_ref(), &config.hold),
+        (
+            "agent_accept",
+            written.agent_accept.as_ref(),
+            &config.agent_accept,
+        ),
+        (
+            "callback_wait",
+            written.callback_wait.as_ref(),
+            &config.callback_wait,
         ),
     ];
     let milli = |b: &[f64]| crate::metrics::histogram::Bounds::new(b).milli;
     for (family, w, c) in families {
+        let Some(w) = w else { continue };
         if milli(w) != milli(c) {
             return Err(Rejected::Buckets(ConfigError::invalid(
                 format!("buckets.{family}"),

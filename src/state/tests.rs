@@ -58,6 +58,7 @@ fn build_rich_state() -> SourceState {
             tz_offset_minutes: 0,
             bounds: &bounds,
             limits: &limits,
+            read_at: now.timestamp_millis(),
         };
         let page = ingest_body(
             &serde_json::to_vec(&body).unwrap(),
@@ -590,4 +591,53 @@ fn directions_cover_what_labels_produce() {
         let d = crate::labels::direction_label(raw);
         assert!(convert::DIRECTIONS.contains(&d), "{d}");
     }
+}
+
+/// A queue named before a restart names its nameless entries after it: the names live in the
+/// checkpoint, so one queue stays one series across restarts.
+#[tokio::test]
+async fn queue_names_survive_a_restart() {
+    let d = dir();
+    let path = d.path().join("state.json");
+    let bounds = AllBounds::new(&Buckets::default());
+    let limits = Limits::default();
+    let ingest = |kpis: &mut SourceKpis, file: &str| {
+        let body = std::fs::read(format!("tests/fixtures/shapes/{file}")).unwrap();
+        let ctx = IngestContext {
+            tz_offset_minutes: 0,
+            bounds: &bounds,
+            limits: &limits,
+            read_at: now().timestamp_millis(),
+        };
+        ingest_body(&body, ctx, &mut std::collections::HashSet::new(), kpis).unwrap()
+    };
+    // Before the restart: qu-a is named Alpha (and counted under it), qu-b is only an id.
+    let mut state = rich_state();
+    state.kpis = SourceKpis::default();
+    assert_eq!(ingest(&mut state.kpis, "queue-names-1.json").ingested, 3);
+    write(&path, &state).await;
+
+    // After it: qu-a's nameless entry counts under Alpha; qu-b's series under its id moves to
+    // Bravo once a record names it.
+    let mut restored = load(&path, &Buckets::default(), now()).unwrap().unwrap();
+    let kpis = &mut restored.sources.get_mut(SOURCE).unwrap().kpis;
+    assert_eq!(ingest(kpis, "queue-names-2.json").ingested, 2);
+    let m = metrics();
+    m.kpis
+        .write()
+        .unwrap()
+        .sources
+        .insert(SOURCE.into(), kpis.clone());
+    m.publish();
+    let text = String::from_utf8(m.published().text.to_vec()).unwrap();
+    let entries = |queue: &str| {
+        text.lines()
+            .filter(|l| l.starts_with("smartassist_queue_entries_total{"))
+            .filter(|l| l.contains(&format!("queue=\"{queue}\"")))
+            .map(|l| l.rsplit(' ').next().unwrap().parse::<f64>().unwrap())
+            .sum::<f64>()
+    };
+    assert_eq!(entries("Alpha"), 3.0);
+    assert_eq!(entries("Bravo"), 2.0);
+    assert_eq!(entries("qu-a") + entries("qu-b"), 0.0);
 }

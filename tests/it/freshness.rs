@@ -346,6 +346,37 @@ async fn the_demo_counts_every_ended_conversation_of_its_lookback_at_the_first_p
     assert!(h.own("smartassist_exporter_open_conversations", &[]) > 0.0);
 }
 
+/// `--demo` shows every KPI family with data, the ones for hold, time to accept, callbacks,
+/// transfers, supervisors, wrap-up codes, reasons and bots included, within its first hour.
+#[tokio::test]
+async fn the_demo_shows_every_kpi_family_within_an_hour() {
+    let start = t("2026-03-02T14:00:00Z");
+    let sim = smartassist_exporter::demo::sim_config(Default::default());
+    let mut h = Harness::new(sim, start, |c| {
+        c.poll = smartassist_exporter::config::Config::demo("http://x", "a", "s", "t").poll;
+    });
+    h.run_until(start + Duration::hours(1)).await;
+    let metrics = h.exposition();
+    let empty: Vec<&str> = smartassist_exporter::metrics::catalog::KPI_FAMILIES
+        .iter()
+        .map(|f| f.name)
+        .filter(|name| {
+            !metrics.lines().any(|l| {
+                l.strip_prefix(name).is_some_and(|rest| {
+                    (rest.starts_with('{') || rest.starts_with("_count{")) && !rest.ends_with(" 0")
+                })
+            })
+        })
+        .collect();
+    assert!(empty.is_empty(), "no data in {empty:?}");
+    for channel in ["agent_assist", "chat", "voice"] {
+        assert!(
+            metrics.contains(&format!("channel=\"{channel}\"")),
+            "{channel}"
+        );
+    }
+}
+
 /// Conversations started per outcome for each 15-minute window, by the exporter's counting
 /// time and by end time: the drop-off ratio of every window of a day with a morning ramp and a
 /// surge equals the ratio by end time over the same window shifted by at most a tick or so.

@@ -17,6 +17,8 @@ use smartassist_exporter::replay::replay;
 use crate::support::exposition::{parse_samples, series_id};
 
 const SEED: &str = "tests/fixtures/seed-sample-response.json";
+/// When the sample is replayed (no record of it needs the time it was read).
+const READ_AT: i64 = 1_800_000_000_000;
 const GOLDEN: &str = "tests/fixtures/seed-expected.prom";
 
 // The queues of the sample. Records 4-5 (voice), 6 and 8-10 (chat) are in three different
@@ -106,16 +108,106 @@ fn expected() -> Table {
     // Records 9 and 10 entered Q3, nobody answered, no callback, no later queue.
     t.q("smartassist_queue_abandoned_total", Q3, &[], 2.0);
 
-    // Queue waits (acceptedTime - EnterTime of the first answered segment):
-    //   rec 4: 12:37:20 - 12:37:11 = 9; rec 5: 12:05:00 - 12:04:23 = 37 (Q1)
+    // Queue waits (acceptedTime - EnterTime of the first answered segment), of entries that
+    // never opted for a callback:
+    //   rec 4: 12:37:20 - 12:37:11 = 9 (Q1; rec 5 opted for a callback: not a queue wait)
     //   rec 6: 15:30:45 - 15:30:23 = 22 (the later AgentSegment; the non-responder is no segment)
     //   rec 8: 15:21:00 - 15:20:04 = 56 (respondingAgent, the first answered one)
+    t.hist("smartassist_queue_wait_seconds", Q1, &b.queue_wait, &[9.0]);
+    // Callback wait of rec 5: acceptedTime 12:05:00 IST = 06:35:00Z, minus CallbackOptedTime
+    // 06:34:48.810Z = 11.19 s.
     t.hist(
-        "smartassist_queue_wait_seconds",
+        "smartassist_callback_wait_seconds",
         Q1,
-        &b.queue_wait,
-        &[9.0, 37.0],
+        &b.callback_wait,
+        &[11.19],
     );
+    // Time to accept (acceptedTime - assignedAt) of every answered segment:
+    //   rec 4: 12:37:20 - 12:37:16 = 4; rec 5: 12:05:00 - 12:04:48 = 12 (Q1)
+    //   rec 6: 15:30:45 - 15:30:42 = 3 (Q2)
+    //   rec 8: 15:21:00 - 15:20:04 = 56, then 15:21:14 - 15:21:12 = 2 (Q3)
+    t.hist(
+        "smartassist_agent_accept_seconds",
+        Q1,
+        &b.agent_accept,
+        &[4.0, 12.0],
+    );
+    t.hist(
+        "smartassist_agent_accept_seconds",
+        Q2,
+        &b.agent_accept,
+        &[3.0],
+    );
+    t.hist(
+        "smartassist_agent_accept_seconds",
+        Q3,
+        &b.agent_accept,
+        &[56.0, 2.0],
+    );
+    // No segment has a holdDuration; JoinedUsers are all empty.
+    for q in [N1, N2, Q1, Q2, Q3] {
+        t.hist("smartassist_hold_seconds", q, &b.hold, &[]);
+    }
+    // Rec 8: its top-level AgentSegment follows the answered respondingAgent: one transfer.
+    // (Rec 6's top-level segment follows only a non-responder: a reassignment, no transfer.)
+    t.q("smartassist_transfers_total", Q3, &[], 1.0);
+    // Dispositions, by the conversation's queue: recs 4 and 5 "Requires Supervisor
+    // Attention" (Q1); rec 8 "Resolved", recs 9 and 10 "DROP-OFF" (Q3).
+    let disp = "smartassist_dispositions_total";
+    t.q(
+        disp,
+        Q1,
+        &[("disposition", "requires_supervisor_attention")],
+        2.0,
+    );
+    t.q(disp, Q3, &[("disposition", "resolved")], 1.0);
+    t.q(disp, Q3, &[("disposition", "drop_off")], 2.0);
+    // reason: recs 4 and 5 (voice), 8, 9 and 10 (chat); empty on the others.
+    let reasons = "smartassist_conversation_reasons_total";
+    let r = |channel, reason| {
+        [
+            ("channel", channel),
+            ("direction", "inbound"),
+            ("reason", reason),
+        ]
+    };
+    t.set(reasons, &r("voice", "requires_supervisor_attention"), 2.0);
+    t.set(reasons, &r("chat", "resolved"), 1.0);
+    t.set(reasons, &r("chat", "drop_off"), 2.0);
+    // Bots (botId), by the conversation's outcome. Rec 9's botId differs from recs 8 and 10
+    // by one character, as the sample has it.
+    const BOT_A: &str = "st-1d7611fa-908a-5f0c-8871-f7ea97a0xxxx";
+    const BOT_B: &str = "st-df029793-114e-55ab-9d80-8777af8axxxx";
+    const BOT_C: &str = "st-d567cae4-0d18-577f-8944-3d6fbdexxxxx";
+    const BOT_D: &str = "st-8e0bc152-9cfc-5b48-b8b0-41e4d2axxxxx";
+    const BOT_E: &str = "st-8e0bc152-9cfc-5b48-b8b0-41e4d2xxxxx";
+    let sessions = "smartassist_bot_sessions_total";
+    for (bot, channel, outcome, n) in [
+        (BOT_A, "chat", "bot_resolved", 3.0),
+        (BOT_A, "voice", "agent_handled", 2.0),
+        (BOT_B, "chat", "agent_handled", 1.0),
+        (BOT_C, "voice", "other", 1.0),
+        (BOT_D, "chat", "agent_handled", 1.0),
+        (BOT_D, "chat", "dropped", 1.0),
+        (BOT_E, "chat", "dropped", 1.0),
+    ] {
+        t.set(
+            sessions,
+            &[("bot", bot), ("channel", channel), ("outcome", outcome)],
+            n,
+        );
+    }
+    // Escalations: every record with a destination left its bot, by lastIntentName: "Pay
+    // Bill" (recs 4, 5), "agent transfer" (rec 6), "ConnectToAgent" (recs 8, 9, 10).
+    let escalations = "smartassist_bot_escalations_total";
+    for (bot, intent, n) in [
+        (BOT_A, "pay_bill", 2.0),
+        (BOT_B, "agent_transfer", 1.0),
+        (BOT_D, "connecttoagent", 2.0),
+        (BOT_E, "connecttoagent", 1.0),
+    ] {
+        t.set(escalations, &[("bot", bot), ("intent", intent)], n);
+    }
     t.hist("smartassist_queue_wait_seconds", Q2, &b.queue_wait, &[22.0]);
     t.hist("smartassist_queue_wait_seconds", Q3, &b.queue_wait, &[56.0]);
     // Abandon times (sessionEndTime - EnterTime): rec 9: 12:42:51 - 12:42:45 = 6;
@@ -346,10 +438,11 @@ fn seed_sample_replays_to_the_hand_worked_kpis() {
         &[SEED],
         "seed",
         -330,
+        READ_AT,
         &Buckets::default(),
         &Limits::default(),
-    )
-    .unwrap();
+    );
+    assert!(out.failures.is_empty(), "{:?}", out.failures);
     let text = String::from_utf8(out.exposition).unwrap();
     let got = parse_samples(&text).unwrap();
     let want = expected().0;
@@ -394,10 +487,10 @@ fn replaying_the_same_page_twice_counts_each_conversation_once() {
         &[SEED, SEED],
         "seed",
         -330,
+        READ_AT,
         &Buckets::default(),
         &Limits::default(),
-    )
-    .unwrap();
+    );
     assert_eq!(out.summary.ingested, 10);
     assert_eq!(out.summary.duplicate, 10);
     let got = parse_samples(&String::from_utf8(out.exposition).unwrap()).unwrap();

@@ -485,7 +485,8 @@ async fn a_tick_whose_every_window_is_skipped_is_a_failed_poll() {
 
 /// Numbers beyond `f64` in every page, for good: `1e400` in fields the typed pass reads
 /// (`csatScore` where the record has none, a queue entry's `firstResponseDuration`), `-1e400`
-/// and a 400-digit integer in a skipped one (`metaInfo`). No record is lost: the KPIs are exact
+/// and a 400-digit integer in skipped members of `metaInfo` (whose `agentTransferConfig` is read).
+/// No record is lost: the KPIs are exact
 /// while the corruption goes on, and the absurd scores are counted as rejected.
 #[tokio::test]
 async fn numbers_beyond_f64_in_read_and_skipped_fields() {
@@ -502,10 +503,12 @@ async fn numbers_beyond_f64_in_read_and_skipped_fields() {
         for r in data.iter_mut() {
             let Some(r) = r.as_object_mut() else { continue };
             r.entry("csatScore").or_insert("@POS@".into());
-            r.insert(
-                "metaInfo".into(),
-                serde_json::json!({"a": "@NEG@", "b": "@BIG@"}),
-            );
+            if let Value::Object(meta) =
+                r.entry("metaInfo").or_insert_with(|| serde_json::json!({}))
+            {
+                meta.insert("a".into(), "@NEG@".into());
+                meta.insert("b".into(), "@BIG@".into());
+            }
             if let Some(Value::Array(dests)) = r.get_mut("destinations") {
                 for d in dests.iter_mut().filter_map(Value::as_object_mut) {
                     if d.get("destinationType").and_then(Value::as_str) == Some("QueueEntry") {
@@ -535,8 +538,9 @@ async fn numbers_beyond_f64_in_read_and_skipped_fields() {
     s.h.assert_exact(end);
 }
 
-/// JSON nested 100,000 deep in a field the exporter skips (`metaInfo`) of every record: read
-/// without recursion, nothing lost, exact while it goes on.
+/// JSON nested 100,000 deep in a member the exporter skips, beside one it reads (`metaInfo`
+/// beside its `agentTransferConfig`): read without recursion, nothing lost, exact while it goes
+/// on.
 #[tokio::test]
 async fn nesting_a_hundred_thousand_deep_in_a_skipped_field() {
     let mut s = Hostile::new(sim(113), |_| {});
@@ -548,7 +552,12 @@ async fn nesting_a_hundred_thousand_deep_in_a_skipped_field() {
         let Some(first) = page["data"].get_mut(0).and_then(Value::as_object_mut) else {
             return Reply::Pass;
         };
-        first.insert("metaInfo".into(), "@DEEP@".into());
+        if let Value::Object(meta) = first
+            .entry("metaInfo")
+            .or_insert_with(|| serde_json::json!({}))
+        {
+            meta.insert("deep".into(), "@DEEP@".into());
+        }
         let n = 100_000;
         let deep = format!("{}{}", "[".repeat(n), "]".repeat(n));
         Reply::json(page.to_string().replace(r#""@DEEP@""#, &deep))

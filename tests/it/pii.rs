@@ -6,8 +6,12 @@
 //!   `dispositionRemarks`, `errorDetails`, agent names, emails and notes, consulting numbers —
 //!   never reaches `/metrics` and never a log line at `info` or above.
 //! - **Fields that feed labels** — queueName, queueId, campaignName, contactStatus,
-//!   nonResponseEvent, disconnectingEvent, channel — are operator-defined names or enumerations,
-//!   not customer data, so DESIGN §4 makes them label values (some slugged). The exporter cannot
+//!   nonResponseEvent, disconnectingEvent, channel, dispositions, reason, botId and
+//!   automationBotIDs, lastIntentName — are operator-defined names or enumerations, not
+//!   customer data, so DESIGN §4 makes them label values (some slugged). Their neighbours are
+//!   customer data and are planted: dispositionRemarks beside dispositions, the customer's own
+//!   words (lastIntentuserInput) beside lastIntentName, customerinfo beside v1's Direction,
+//!   supervisors' names in JoinedUsers, agents' beside holdDuration and acceptedTime. The exporter cannot
 //!   tell a queue an operator named after an email address from any other queue, so such a
 //!   value does appear in `/metrics`, but only as a label value: never in a metric name, a HELP
 //!   or TYPE line, and never in a log line at `info` or above (record content stays out of
@@ -53,6 +57,10 @@ const CONTACT_STATUS: &str = "Reached jane.contact@example.net";
 const NO_RESPONSE_EVENT: &str = "Ignored by agent.offer@example.com";
 const DISCONNECT_EVENT: &str = "Hangup from 198.51.100.42";
 const CHANNEL: &str = "WhatsApp +1 555 0102";
+const DISPOSITION: &str = "Call back +1 555 0103";
+const REASON: &str = "Asked for jane.reason@example.com";
+const BOT_ID: &str = "st-bot-of-jane.bot@example.com";
+const INTENT: &str = "Intent of +1 555 0104";
 
 /// Every label-feeding value and, where DESIGN §4 slugs it, its slug.
 fn label_values() -> Vec<&'static str> {
@@ -68,6 +76,13 @@ fn label_values() -> Vec<&'static str> {
         "hangup_from_198_51_100_42",
         CHANNEL,
         "whatsapp_1_555_0102",
+        DISPOSITION,
+        "call_back_1_555_0103",
+        REASON,
+        "asked_for_jane_reason_example_com",
+        BOT_ID,
+        INTENT,
+        "intent_of_1_555_0104",
     ]
 }
 
@@ -85,8 +100,11 @@ const AGENT_NAME: &str = "Agent Ashpii Smith";
 const AGENT_EMAIL: &str = "ashpii.smith@contact-center.example";
 const AGENT_NOTE: &str = "Note: caller Maria, DOB 1984-02-29";
 const CONSULT_PHONE: &str = "+15550199777";
+const SUPERVISOR_NAME: &str = "Supervisor Bettypii Jones";
+const SUPERVISOR_EMAIL: &str = "bettypii.jones@contact-center.example";
+const INTENT_INPUT: &str = "I am Maria, my account is 99887766";
 
-const CUSTOMER_VALUES: [&str; 13] = [
+const CUSTOMER_VALUES: [&str; 16] = [
     CUSTOMER_NAME,
     CUSTOMER_EMAIL,
     CUSTOMER_PHONE,
@@ -100,6 +118,9 @@ const CUSTOMER_VALUES: [&str; 13] = [
     AGENT_EMAIL,
     AGENT_NOTE,
     CONSULT_PHONE,
+    SUPERVISOR_NAME,
+    SUPERVISOR_EMAIL,
+    INTENT_INPUT,
 ];
 
 /// What the API's error bodies say (and an echo of the request's token, added per request).
@@ -117,6 +138,13 @@ fn plant_agent(agent: &mut Map<String, Value>) {
     agent.insert("name".into(), json!(AGENT_NAME));
     agent.insert("email".into(), json!(AGENT_EMAIL));
     agent.insert("agentNotes".into(), json!([AGENT_NOTE]));
+    // Beside holdDuration and JoinedUsers' count: the supervisors' names and emails.
+    if let Some(Value::Array(joined)) = agent.get_mut("JoinedUsers") {
+        for j in joined.iter_mut().filter_map(Value::as_object_mut) {
+            j.insert("name".into(), json!(SUPERVISOR_NAME));
+            j.insert("email".into(), json!(SUPERVISOR_EMAIL));
+        }
+    }
     if let Some(Value::Array(consults)) = agent.get_mut("ConsultingAgents") {
         for c in consults.iter_mut().filter_map(Value::as_object_mut) {
             c.insert("name".into(), json!(CONSULT_PHONE));
@@ -126,16 +154,27 @@ fn plant_agent(agent: &mut Map<String, Value>) {
 
 /// Customer data into every customer field of `record`, leaving every KPI field as it was.
 fn plant_record(record: &mut Map<String, Value>) {
-    record.insert(
-        "metaInfo".into(),
+    // Merged into what the record has, so the fields read beside them stay: metaInfo's
+    // agentTransferConfig (the intent) and v1's customerinfo.Direction.
+    merge(
+        record,
+        "metaInfo",
         json!({
             "caller": CUSTOMER_PHONE, "callerHost": CUSTOMER_IP, "firstName": "Maria",
             "lastName": "Customerpii", "email": CUSTOMER_EMAIL, "customerId": CUSTOMER_ID,
             "lastIntentuserInput": REMARK,
         }),
     );
-    record.insert(
-        "customerinfo".into(),
+    if let Some(Value::Object(config)) = record
+        .get_mut("metaInfo")
+        .and_then(|m| m.get_mut("agentTransferConfig"))
+    {
+        // What the customer typed to the bot, next to the intent it matched.
+        config.insert("lastIntentuserInput".into(), json!(INTENT_INPUT));
+    }
+    merge(
+        record,
+        "customerinfo",
         json!({
             "name": CUSTOMER_NAME, "emailId": CUSTOMER_EMAIL, "phoneNumber": CUSTOMER_PHONE,
             "customerId": CUSTOMER_ID, "ip": CUSTOMER_IP,
@@ -160,6 +199,17 @@ fn plant_record(record: &mut Map<String, Value>) {
                 }
             }
         }
+    }
+}
+
+/// Inserts every member of `planted` into the object `record[key]` (created if missing).
+fn merge(record: &mut Map<String, Value>, key: &str, planted: Value) {
+    let target = record.entry(key).or_insert_with(|| json!({}));
+    if !target.is_object() {
+        *target = json!({});
+    }
+    if let (Value::Object(t), Value::Object(p)) = (target, planted) {
+        t.extend(p);
     }
 }
 
@@ -220,6 +270,8 @@ fn scripted(start: DateTime<Utc>, i: u32) -> Conversation {
         interaction_end: Some(enter + Duration::seconds(200)),
         interaction_duration: Some(191),
         after_call_work: Some(12),
+        hold: Some(30),
+        joined: 1,
         consults: vec![],
     };
     Conversation {
@@ -244,8 +296,8 @@ fn scripted(start: DateTime<Utc>, i: u32) -> Conversation {
         })],
         final_status: "CLOSED".into(),
         smart_status: "CLOSED".into(),
-        reason: String::new(),
-        dispositions: vec![],
+        reason: REASON.into(),
+        dispositions: vec![DISPOSITION.into()],
         disconnecting_event: DISCONNECT_EVENT.into(),
         voicemail: false,
         survey: None,
@@ -255,6 +307,9 @@ fn scripted(start: DateTime<Utc>, i: u32) -> Conversation {
             contact_status: CONTACT_STATUS.into(),
         }),
         render_seed: u64::from(i),
+        bot_id: BOT_ID.into(),
+        last_intent: Some(INTENT.into()),
+        ..Default::default()
     }
 }
 
@@ -365,6 +420,26 @@ async fn a_simulated_period_keeps_customer_data_and_error_bodies_out() {
     );
     assert!(metrics.contains(&format!("campaign=\"{CAMPAIGN}\"")));
     assert!(metrics.contains("event=\"ignored_by_agent_offer_example_com\""));
+    for label in [
+        "disposition=\"call_back_1_555_0103\"",
+        "reason=\"asked_for_jane_reason_example_com\"",
+        &format!("bot=\"{BOT_ID}\""),
+        "intent=\"intent_of_1_555_0104\"",
+    ] {
+        assert!(metrics.contains(label), "{label} is a label value");
+    }
+    for family in [
+        "smartassist_hold_seconds_count{",
+        "smartassist_supervisor_joins_total{",
+        "smartassist_agent_accept_seconds_count{",
+    ] {
+        assert!(
+            metrics
+                .lines()
+                .any(|l| l.starts_with(family) && !l.ends_with(" 0")),
+            "the planted records fed {family}"
+        );
+    }
     assert_absent(&metrics, &CUSTOMER_VALUES, "/metrics");
     assert_absent(&metrics, &[ERROR_BODY, "errbody.pii"], "/metrics");
     assert_absent(
@@ -552,13 +627,24 @@ fn fixture_customer_values(body: &[u8]) -> Vec<String> {
         }
     }
     // Label-feeding values are operator-defined and become labels (see the module doc); the
-    // sample repeats its campaign name inside metaInfo.
+    // sample repeats its campaign name, its bot ids and its intents inside metaInfo.
     let labels: Vec<String> = page["data"]
         .as_array()
         .unwrap()
         .iter()
         .flat_map(|r| {
-            let mut v = vec![r["campaigninfo"]["campaignName"].clone()];
+            let mut v = vec![
+                r["campaigninfo"]["campaignName"].clone(),
+                r["botId"].clone(),
+                r["metaInfo"]["agentTransferConfig"]["lastIntentName"].clone(),
+            ];
+            v.extend(
+                r["automationBotIDs"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .cloned(),
+            );
             for d in r["destinations"].as_array().into_iter().flatten() {
                 v.push(d["queueName"].clone());
                 v.push(d["queueId"].clone());
@@ -635,4 +721,24 @@ fn the_binary_prints_no_pii_and_no_secret() {
         &[CLIENT_SECRET, STATIC_JWT, "SECRET"],
         "check-config's output",
     );
+}
+
+/// Kore's published samples, replayed: none of their customer data (metaInfo, customerinfo,
+/// user ids, remarks, agents' names, emails and notes) reaches the exposition.
+#[test]
+fn kores_samples_keep_their_pii_in() {
+    for sample in [
+        "v2-interactiondetails-2024-09.json",
+        "v2-interactiondetails-2024-11.json",
+        "v1-calldetails-2025-10.json",
+    ] {
+        let path = format!("tests/fixtures/kore/{sample}");
+        let pii = fixture_customer_values(&std::fs::read(&path).unwrap());
+        assert!(pii.len() > 5, "{sample}: {pii:?}");
+        let out = crate::support::expect::replay_files(&[&path], "kore", -330);
+        assert!(out.failures.is_empty());
+        let metrics = String::from_utf8(out.exposition).unwrap();
+        let pii: Vec<&str> = pii.iter().map(String::as_str).collect();
+        assert_absent(&metrics, &pii, sample);
+    }
 }

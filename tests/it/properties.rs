@@ -5,15 +5,20 @@
 //! Properties, all from DESIGN §1 and §4:
 //! - nothing panics, whatever the bytes;
 //! - every element ends as exactly one of ingested, duplicate, in progress, malformed, and
-//!   which one follows from the element alone (an object with a usable key and a parseable
-//!   `sessionEndTime` is finished; each key is ingested once);
+//!   which one follows from the element alone (an object with a usable key, no open status,
+//!   and a parseable `sessionEndTime` or a terminal `finalStatus` is finished; each key is
+//!   ingested once);
 //! - per queue label set, `entries = answered + abandoned + overflows + callback-opted-
 //!   unanswered`, the last computed from the facts;
 //! - every counter and histogram equals a plain re-count of the facts of the ingested
 //!   conversations (each bucket, `_sum`, `_count`), and a histogram's count is its last
 //!   cumulative bucket plus the observations above the last bound; nothing negative is ever
 //!   observed;
-//! - counters never decrease from one page to the next, and no series disappears;
+//! - counters never decrease from one page to the next, and no series disappears, except a
+//!   queue counted under its id alone, whose values join the series under its name once a
+//!   record names it;
+//! - an entry without a `queueName` is counted under the name its queue id has on any record
+//!   read so far (each generated queue id has one name), else under the id;
 //! - under tight label limits the caps hold and the totals are unchanged.
 //!
 //! Case counts are kept moderate so the whole file runs in seconds.
@@ -166,13 +171,35 @@ fn segment() -> BoxedStrategy<Value> {
             "status",
             field(pick(&["Answered", "answered", "Missed", "", " "])),
         ),
+        ("assignedAt", field(timestamp())),
         ("acceptedTime", field(timestamp())),
         ("firstResponseTime", field(timestamp())),
         ("firstResponseDuration", field(number())),
         ("interactionDuration", field(number())),
+        ("holdDuration", field(number())),
+        ("interactionEndTime", field(timestamp())),
         ("afterCallWorkDuration", field(number())),
+        ("afterCallWorkEndTime", field(timestamp())),
         (
             "ConsultingAgents",
+            field(
+                prop::collection::vec(
+                    prop_oneof![
+                        2 => object(vec![
+                            ("assignedAt", field(timestamp())),
+                            ("acceptedTime", field(timestamp())),
+                            ("consultingEndTime", field(timestamp())),
+                        ]),
+                        1 => any_json(),
+                    ],
+                    0..3,
+                )
+                .prop_map(Value::Array)
+                .boxed(),
+            ),
+        ),
+        (
+            "JoinedUsers",
             field(
                 prop::collection::vec(any_json(), 0..3)
                     .prop_map(Value::Array)
@@ -183,12 +210,45 @@ fn segment() -> BoxedStrategy<Value> {
     ])
 }
 
+/// The queues of the generated pages: each id has one name, which an entry may leave out
+/// (missing, empty, or of another type), so the names learned from other entries decide its
+/// `queue` label. `qu-4` never has a name.
+const QUEUES: [(&str, &str); 5] = [
+    ("qu-1", "Billing"),
+    (" qu-2 ", " Sales "),
+    ("qu-3", "Über Queue"),
+    ("qu-4", ""),
+    ("", ""),
+];
+
 fn queue_entry() -> BoxedStrategy<Value> {
-    let offer = object(vec![(
-        "nonResponseEvent",
-        field(pick(&["Ignored", "Supervisor Reassigned", "", "TIMEOUT!"])),
-    )]);
-    object(vec![
+    let offer = object(vec![
+        (
+            "nonResponseEvent",
+            field(pick(&["Ignored", "Supervisor Reassigned", "", "TIMEOUT!"])),
+        ),
+        ("assignedAt", field(timestamp())),
+    ]);
+    let queue = (
+        prop::sample::select(QUEUES.to_vec()),
+        prop::option::weighted(0.6, field(Just(Value::Null).boxed())),
+    )
+        .prop_map(|((id, name), named)| {
+            let mut o = Map::new();
+            o.insert("queueId".into(), Value::from(id));
+            match named {
+                Some(Value::Null) => {
+                    o.insert("queueName".into(), Value::from(name));
+                }
+                // Another type is no name; another string would be another name.
+                Some(other) if !other.is_string() => {
+                    o.insert("queueName".into(), other);
+                }
+                _ => {}
+            }
+            Value::Object(o)
+        });
+    let rest = object(vec![
         (
             "destinationType",
             field(pick(&[
@@ -198,13 +258,9 @@ fn queue_entry() -> BoxedStrategy<Value> {
                 "AgentSegment",
             ])),
         ),
-        ("queueId", field(pick(&["qu-1", " qu-2 ", "qu-3", ""]))),
-        (
-            "queueName",
-            field(pick(&["Billing", " Sales ", "", "Über Queue"])),
-        ),
         ("EnterTime", field(timestamp())),
         ("CallbackOpted", field(yes_no())),
+        ("CallbackOptedTime", field(timestamp())),
         ("userCallbackAcceptTime", field(timestamp())),
         ("respondingAgent", field(segment())),
         (
@@ -215,7 +271,15 @@ fn queue_entry() -> BoxedStrategy<Value> {
                     .boxed(),
             ),
         ),
-    ])
+    ]);
+    (queue, rest)
+        .prop_map(|(queue, mut rest)| {
+            if let (Value::Object(q), Value::Object(r)) = (queue, &mut rest) {
+                r.extend(q);
+            }
+            rest
+        })
+        .boxed()
 }
 
 fn destinations() -> BoxedStrategy<Value> {
@@ -242,6 +306,9 @@ fn record() -> BoxedStrategy<Value> {
                 "Web / Mobile Client",
                 "System Mail",
                 "WhatsApp",
+                "rtm",
+                "agentassist",
+                "AgentAssistV2",
                 "",
             ])),
         ),
@@ -250,16 +317,37 @@ fn record() -> BoxedStrategy<Value> {
             field(pick(&["Inbound", "OUTBOUND", "sideways", ""])),
         ),
         ("direction", field(pick(&["inbound", "Outbound"]))),
+        (
+            "customerinfo",
+            field(object(vec![
+                ("Direction", field(pick(&["Outbound", "inbound", ""]))),
+                ("CustomerEmail", any_json()),
+            ])),
+        ),
         ("sessionStartTime", field(timestamp())),
         ("sessionEndTime", field(timestamp())),
         ("isVoicemail", field(yes_no())),
         (
             "finalStatus",
-            field(pick(&["BotResolved", "CLOSED", "bot-resolved"])),
+            field(pick(&[
+                "BotResolved",
+                "CLOSED",
+                "bot-resolved",
+                "TRANSIENT_OPEN",
+                "Dropped",
+                "USER ABANDONED",
+                "",
+            ])),
         ),
         (
             "smartStatus",
-            field(pick(&["CLOSED AT BOT", "TERMINATED", "closed_at_bot"])),
+            field(pick(&[
+                "CLOSED AT BOT",
+                "TERMINATED",
+                "closed_at_bot",
+                "IN PROGRESS",
+                "open",
+            ])),
         ),
         (
             "reason",
@@ -267,7 +355,12 @@ fn record() -> BoxedStrategy<Value> {
                 "DROP-OFF",
                 "Drop off",
                 "Requires Supervisor Attention",
+                "",
             ])),
+        ),
+        (
+            "Reason",
+            field(pick(&["NO AGENTS AVAILABLE", "DROP-OFF", "!!!", ""])),
         ),
         (
             "dispositions",
@@ -317,7 +410,32 @@ fn record() -> BoxedStrategy<Value> {
                 ("attempt", field(pick(&["", "2"]))),
             ])),
         ),
-        ("metaInfo", any_json()),
+        ("botId", field(pick(&["st-bot-1", " st-bot-2 ", ""]))),
+        (
+            "automationBotIDs",
+            field(
+                prop::collection::vec(pick(&["st-auto-1", ""]), 0..3)
+                    .prop_map(Value::Array)
+                    .boxed(),
+            ),
+        ),
+        (
+            "metaInfo",
+            prop_oneof![
+                any_json(),
+                object(vec![(
+                    "agentTransferConfig",
+                    field(object(vec![
+                        (
+                            "lastIntentName",
+                            field(pick(&["Pay Bill", "ConnectToAgent", "", "?!"])),
+                        ),
+                        ("lastIntentuserInput", any_json()),
+                    ])),
+                )]),
+            ]
+            .boxed(),
+        ),
     ])
 }
 
@@ -348,7 +466,7 @@ fn tz() -> impl Strategy<Value = i32> {
 
 type Labels = (String, String, String, &'static str);
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 struct RefSeries {
     conversations: [u64; 5],
     entries: u64,
@@ -360,30 +478,98 @@ struct RefSeries {
     callbacks_accepted: u64,
     agent_interactions: u64,
     consults: u64,
+    transfers: u64,
+    supervisor_joins: u64,
     likes: [u64; 2],
     no_responses: BTreeMap<String, u64>,
+    dispositions: BTreeMap<String, u64>,
     /// Observed values per histogram family, milli-units.
     observed: BTreeMap<&'static str, Vec<i64>>,
 }
 
+impl RefSeries {
+    /// Adds what `other` counted (two label sets that turn out to be one queue).
+    fn merge(&mut self, other: &RefSeries) {
+        for (a, b) in self.conversations.iter_mut().zip(other.conversations) {
+            *a += b;
+        }
+        self.entries += other.entries;
+        self.answered += other.answered;
+        self.abandoned += other.abandoned;
+        self.overflows += other.overflows;
+        self.callback_opted_unanswered += other.callback_opted_unanswered;
+        self.callbacks_opted += other.callbacks_opted;
+        self.callbacks_accepted += other.callbacks_accepted;
+        self.agent_interactions += other.agent_interactions;
+        self.consults += other.consults;
+        self.transfers += other.transfers;
+        self.supervisor_joins += other.supervisor_joins;
+        self.likes[0] += other.likes[0];
+        self.likes[1] += other.likes[1];
+        for (k, v) in &other.no_responses {
+            *self.no_responses.entry(k.clone()).or_default() += v;
+        }
+        for (k, v) in &other.dispositions {
+            *self.dispositions.entry(k.clone()).or_default() += v;
+        }
+        for (k, v) in &other.observed {
+            self.observed.entry(k).or_default().extend(v);
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 struct Reference {
+    /// By queue id, the entry's own name (`""` when it has none), channel and direction: the
+    /// `queue` label is worked out when comparing, from `names`.
     series: BTreeMap<Labels, RefSeries>,
+    /// The name of each queue id, learned from every record of every page so far.
+    names: BTreeMap<String, String>,
     seen: HashSet<String>,
     results: BTreeMap<&'static str, u64>,
     voicemails: u64,
     disconnects: u64,
     campaigns: u64,
     rejected: u64,
+    reasons: BTreeMap<(String, &'static str, String), u64>,
+    bot_sessions: BTreeMap<(String, String, &'static str), u64>,
+    bot_escalations: BTreeMap<(String, String), u64>,
 }
 
 fn labels(q: QueueRef<'_>, f: &Facts<'_>) -> Labels {
     (
         q.queue_id.to_owned(),
-        q.queue.to_owned(),
+        q.name.to_owned(),
         f.channel.clone(),
         f.direction,
     )
+}
+
+/// DESIGN §4: an entry's `queue` label is its name, else the name its id has anywhere, else
+/// the id.
+fn resolve(raw: &Labels, names: &BTreeMap<String, String>) -> Labels {
+    let (id, name, channel, direction) = raw;
+    let queue = if !name.is_empty() {
+        name.clone()
+    } else {
+        names.get(id).cloned().unwrap_or_else(|| id.clone())
+    };
+    (id.clone(), queue, channel.clone(), direction)
+}
+
+/// Whether a destination is a QueueEntry, as DESIGN §1 compares enumerated values.
+fn is_queue_entry(d: &Value) -> bool {
+    d.get("destinationType")
+        .and_then(Value::as_str)
+        .is_some_and(|t| fold(t) == "queueentry")
+}
+
+/// Lower case, non-alphanumerics dropped.
+fn fold(s: &str) -> String {
+    s.chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect()
 }
 
 impl Reference {
@@ -409,11 +595,23 @@ impl Reference {
             }
             s.callbacks_opted += u64::from(e.callback_opted);
             s.callbacks_accepted += u64::from(e.callback_accepted);
+            s.transfers += e.transfers;
+            s.supervisor_joins += e.supervisor_joins;
             for ev in &e.no_responses {
                 *s.no_responses.entry(ev.clone()).or_default() += 1;
             }
+            assert!(
+                e.wait.is_none() || e.callback_wait.is_none(),
+                "an entry waits in the queue or for a callback, never both"
+            );
             self.observe(l, "queue_wait", e.wait);
+            self.observe(l, "callback_wait", e.callback_wait);
             self.observe(l, "abandon_time", e.abandon_time);
+        }
+        if f.loose_transfers + f.loose_supervisor_joins > 0 {
+            let s = self.series.entry(none.clone()).or_default();
+            s.transfers += f.loose_transfers;
+            s.supervisor_joins += f.loose_supervisor_joins;
         }
         for seg in &f.answered_segments {
             let l = seg.entry.map_or(&none, |i| &entry_labels[i]).clone();
@@ -424,6 +622,8 @@ impl Reference {
             self.observe(&l, "interaction", seg.interaction);
             self.observe(&l, "after_call_work", seg.after_call_work);
             self.observe(&l, "handle_time", seg.handle_time);
+            self.observe(&l, "hold", seg.hold);
+            self.observe(&l, "agent_accept", seg.accept);
         }
         let conv = f.last_entry.map_or(&none, |i| &entry_labels[i]).clone();
         let s = self.series.entry(conv.clone()).or_default();
@@ -433,19 +633,55 @@ impl Reference {
             Some(false) => s.likes[1] += 1,
             None => {}
         }
+        for d in &f.dispositions {
+            *s.dispositions.entry(d.clone()).or_default() += 1;
+        }
         self.observe(&conv, "csat", f.csat);
         self.observe(&conv, "nps", f.nps);
         self.voicemails += u64::from(f.voicemail);
         self.disconnects += 1;
         self.campaigns += u64::from(f.campaign.is_some());
         self.rejected += f.rejected.len() as u64;
+        if let Some(reason) = &f.reason {
+            *self
+                .reasons
+                .entry((f.channel.clone(), f.direction, reason.clone()))
+                .or_default() += 1;
+        }
+        if let Some(bot) = f.bot {
+            *self
+                .bot_sessions
+                .entry((bot.to_owned(), f.channel.clone(), f.outcome.as_str()))
+                .or_default() += 1;
+            if let Some(intent) = &f.escalation {
+                *self
+                    .bot_escalations
+                    .entry((bot.to_owned(), intent.clone()))
+                    .or_default() += 1;
+            }
+        }
     }
 
-    /// Judges every element of `body` on its own and adds the facts of the new ones.
-    fn page(&mut self, body: &str, tz: i32) {
+    /// Learns the queue names of every object of `data`, then judges every element on its own
+    /// and adds the facts of the new ones.
+    fn page(&mut self, body: &str, data: &[Value], tz: i32) {
+        for record in data {
+            let dests = record.get("destinations").and_then(Value::as_array);
+            for d in dests.into_iter().flatten().filter(|d| is_queue_entry(d)) {
+                let text = |k: &str| {
+                    d.get(k)
+                        .and_then(Value::as_str)
+                        .map(str::trim)
+                        .filter(|s| !s.is_empty())
+                };
+                if let (Some(id), Some(name)) = (text("queueId"), text("queueName")) {
+                    self.names.insert(id.to_owned(), name.to_owned());
+                }
+            }
+        }
         let page = decode_page(body.as_bytes()).expect("generated pages are pages");
         for element in &page.elements {
-            let result = match evaluate(element, tz) {
+            let result = match evaluate(element, tz, READ_AT) {
                 Verdict::Malformed => "malformed",
                 Verdict::InProgress { .. } => "in_progress",
                 Verdict::Finished { key, facts } => {
@@ -460,7 +696,19 @@ impl Reference {
             *self.results.entry(result).or_default() += 1;
         }
     }
+
+    /// The series under their `queue` labels, as the state must hold them now.
+    fn resolved(&self) -> BTreeMap<Labels, RefSeries> {
+        let mut out: BTreeMap<Labels, RefSeries> = BTreeMap::new();
+        for (raw, s) in &self.series {
+            out.entry(resolve(raw, &self.names)).or_default().merge(s);
+        }
+        out
+    }
 }
+
+/// When the generated pages are read.
+const READ_AT: i64 = 1_772_500_000_000;
 
 /// How DESIGN §1 classifies an element, read straight off the JSON.
 fn expected_result(element: &Value, tz: i32) -> &'static str {
@@ -476,8 +724,18 @@ fn expected_result(element: &Value, tz: i32) -> &'static str {
     if usable("conversationId").or(usable("sessionId")).is_none() {
         return "malformed";
     }
+    let open = |k: &str| {
+        usable(k).is_some_and(|s| {
+            let f = fold(s);
+            f.ends_with("open") || f == "inprogress"
+        })
+    };
+    if open("finalStatus") || open("smartStatus") {
+        return "in_progress";
+    }
     match usable("sessionEndTime").and_then(|t| parse_timestamp(t, tz)) {
         Some(_) => "finished",
+        None if usable("finalStatus").is_some() => "finished",
         None => "in_progress",
     }
 }
@@ -491,11 +749,14 @@ fn family<'a>(
 ) -> &'a Histogram {
     match name {
         "queue_wait" => &s.queue_wait,
+        "callback_wait" => &s.callback_wait,
         "abandon_time" => &s.abandon_time,
         "first_response" => &s.first_response,
         "interaction" => &s.interaction,
         "after_call_work" => &s.after_call_work,
         "handle_time" => &s.handle_time,
+        "hold" => &s.hold,
+        "agent_accept" => &s.agent_accept,
         "csat" => &s.csat,
         "nps" => &s.nps,
         other => panic!("{other}"),
@@ -505,89 +766,144 @@ fn family<'a>(
 fn bounds<'a>(b: &'a AllBounds, name: &str) -> &'a Bounds {
     match name {
         "queue_wait" => &b.queue_wait,
+        "callback_wait" => &b.callback_wait,
         "abandon_time" => &b.abandon_time,
         "first_response" => &b.first_response,
         "interaction" => &b.interaction,
         "after_call_work" => &b.after_call_work,
         "handle_time" => &b.handle_time,
+        "hold" => &b.hold,
+        "agent_accept" => &b.agent_accept,
         "csat" => &b.csat,
         "nps" => &b.nps,
         other => panic!("{other}"),
     }
 }
 
-const FAMILIES: [&str; 8] = [
+const FAMILIES: [&str; 11] = [
     "queue_wait",
+    "callback_wait",
     "abandon_time",
     "first_response",
     "interaction",
     "after_call_work",
     "handle_time",
+    "hold",
+    "agent_accept",
     "csat",
     "nps",
 ];
 
-/// Every value of the state, by a name that identifies its series; for "never decreases".
-fn snapshot(k: &SourceKpis) -> BTreeMap<String, i128> {
+/// A value of the state: the label set of its queue series (`None` for the per-source
+/// families) and a name for the value within it.
+type ValueKey = (Option<Labels>, String);
+
+/// Every value of the state; for "never decreases".
+fn snapshot(k: &SourceKpis) -> BTreeMap<ValueKey, i128> {
     let mut out = BTreeMap::new();
     for s in &k.queues {
-        let l = format!("{:?}", s.labels);
-        let mut put = |name: &str, v: i128| {
-            out.insert(format!("{name}{l}"), v);
+        let l = &s.labels;
+        let labels: Labels = (
+            l.queue_id.clone(),
+            l.queue.clone(),
+            l.channel.clone(),
+            l.direction,
+        );
+        let mut put = |name: String, v: i128| {
+            out.insert((Some(labels.clone()), name), v);
         };
         for (i, c) in s.conversations.iter().enumerate() {
-            put(&format!("conversations{i}"), i128::from(*c));
+            put(format!("conversations{i}"), i128::from(*c));
         }
-        put("entries", s.entries.into());
-        put("answered", s.answered.into());
-        put("abandoned", s.abandoned.into());
-        put("overflows", s.overflows.into());
-        put("callbacks_opted", s.callbacks_opted.into());
-        put("callbacks_accepted", s.callbacks_accepted.into());
-        put("agent_interactions", s.agent_interactions.into());
-        put("consults", s.consults.into());
-        put("likes", s.likes[0].into());
-        put("dislikes", s.likes[1].into());
+        put("entries".into(), s.entries.into());
+        put("answered".into(), s.answered.into());
+        put("abandoned".into(), s.abandoned.into());
+        put("overflows".into(), s.overflows.into());
+        put("callbacks_opted".into(), s.callbacks_opted.into());
+        put("callbacks_accepted".into(), s.callbacks_accepted.into());
+        put("agent_interactions".into(), s.agent_interactions.into());
+        put("consults".into(), s.consults.into());
+        put("transfers".into(), s.transfers.into());
+        put("supervisor_joins".into(), s.supervisor_joins.into());
+        put("likes".into(), s.likes[0].into());
+        put("dislikes".into(), s.likes[1].into());
         for (ev, n) in &s.no_responses {
-            put(&format!("no_response{ev}"), i128::from(*n));
+            put(format!("no_response{ev}"), i128::from(*n));
+        }
+        for (d, n) in &s.dispositions {
+            put(format!("disposition{d}"), i128::from(*n));
         }
         for f in FAMILIES {
             let h = family(s, f);
             for (i, c) in h.cumulative().enumerate() {
-                put(&format!("{f}_bucket{i}"), c.into());
+                put(format!("{f}_bucket{i}"), c.into());
             }
-            put(&format!("{f}_count"), h.count.into());
+            put(format!("{f}_count"), h.count.into());
             // Observations are never negative, so the sum never decreases either.
-            put(&format!("{f}_sum"), h.sum_milli.into());
+            put(format!("{f}_sum"), h.sum_milli.into());
         }
     }
+    let mut put = |name: String, v: u64| {
+        out.insert((None, name), i128::from(v));
+    };
     for (k2, v) in &k.voicemails {
-        out.insert(format!("voicemails{k2:?}"), i128::from(*v));
+        put(format!("voicemails{k2:?}"), *v);
     }
     for (k2, v) in &k.disconnects {
-        out.insert(format!("disconnects{k2:?}"), i128::from(*v));
+        put(format!("disconnects{k2:?}"), *v);
     }
     for (k2, v) in &k.campaigns {
-        out.insert(format!("campaigns{k2:?}"), i128::from(*v));
+        put(format!("campaigns{k2:?}"), *v);
+    }
+    for (k2, v) in &k.reasons {
+        put(format!("reasons{k2:?}"), *v);
+    }
+    for (k2, v) in &k.bot_sessions {
+        put(format!("bot_sessions{k2:?}"), *v);
+    }
+    for (k2, v) in &k.bot_escalations {
+        put(format!("bot_escalations{k2:?}"), *v);
     }
     for (k2, v) in &k.ingest.records {
-        out.insert(format!("records{k2}"), i128::from(*v));
+        put(format!("records{k2}"), *v);
     }
     for (k2, v) in &k.ingest.rejected {
-        out.insert(format!("rejected{k2}"), i128::from(*v));
+        put(format!("rejected{k2}"), *v);
     }
     for (k2, v) in &k.guard.overflows {
-        out.insert(format!("overflow{k2}"), i128::from(*v));
+        put(format!("overflow{k2}"), *v);
     }
     out
 }
 
-fn check_monotonic(before: &BTreeMap<String, i128>, after: &BTreeMap<String, i128>) {
-    for (k, v) in before {
+/// No value goes down and no series disappears, except that a queue counted under its id
+/// alone joins the series under its name once the name is known (`names`: the names the state
+/// knows now): its values are compared there, added to those the named series had.
+fn check_monotonic(
+    before: &BTreeMap<ValueKey, i128>,
+    after: &BTreeMap<ValueKey, i128>,
+    names: &BTreeMap<String, String>,
+) {
+    let mut moved: BTreeMap<ValueKey, i128> = BTreeMap::new();
+    for ((labels, name), v) in before {
+        let labels = labels.as_ref().map(|l| {
+            let (id, queue, channel, direction) = l;
+            match names.get(id) {
+                Some(known)
+                    if queue == id && !after.contains_key(&(Some(l.clone()), name.clone())) =>
+                {
+                    (id.clone(), known.clone(), channel.clone(), *direction)
+                }
+                _ => l.clone(),
+            }
+        });
+        *moved.entry((labels, name.clone())).or_default() += v;
+    }
+    for (k, v) in &moved {
         let now = after
             .get(k)
-            .unwrap_or_else(|| panic!("series {k} disappeared"));
-        assert!(now >= v, "{k} went down from {v} to {now}");
+            .unwrap_or_else(|| panic!("series {k:?} disappeared"));
+        assert!(now >= v, "{k:?} went down from {v} to {now}");
     }
 }
 
@@ -617,7 +933,8 @@ fn check_against_reference(k: &SourceKpis, r: &Reference, b: &AllBounds) {
             )
         })
         .collect();
-    for (labels, want) in &r.series {
+    let want_series = r.resolved();
+    for (labels, want) in &want_series {
         let got = state
             .get(labels)
             .unwrap_or_else(|| panic!("no series for {labels:?}"));
@@ -643,8 +960,11 @@ fn check_against_reference(k: &SourceKpis, r: &Reference, b: &AllBounds) {
             "{labels:?}"
         );
         assert_eq!(got.consults, want.consults, "{labels:?}");
+        assert_eq!(got.transfers, want.transfers, "{labels:?}");
+        assert_eq!(got.supervisor_joins, want.supervisor_joins, "{labels:?}");
         assert_eq!(got.likes, want.likes, "{labels:?}");
         assert_eq!(got.no_responses, want.no_responses, "{labels:?}");
+        assert_eq!(got.dispositions, want.dispositions, "{labels:?}");
         for f in FAMILIES {
             let h = family(got, f);
             let bd = bounds(b, f);
@@ -679,10 +999,20 @@ fn check_against_reference(k: &SourceKpis, r: &Reference, b: &AllBounds) {
     }
     // A series the reference has none for holds nothing but zeros.
     for (labels, s) in &state {
-        if !r.series.contains_key(labels) {
-            assert_eq!(s.entries + s.agent_interactions, 0, "{labels:?}");
+        if !want_series.contains_key(labels) {
+            assert_eq!(
+                s.entries + s.agent_interactions + s.transfers + s.supervisor_joins,
+                0,
+                "{labels:?}"
+            );
             assert_eq!(s.conversations, [0; 5], "{labels:?}");
         }
+    }
+    assert_eq!(k.reasons, r.reasons);
+    assert_eq!(k.bot_sessions, r.bot_sessions);
+    assert_eq!(k.bot_escalations, r.bot_escalations);
+    for (id, name) in &k.queue_names {
+        assert_eq!(r.names.get(id), Some(name), "{id}");
     }
 }
 
@@ -691,6 +1021,18 @@ fn check_totals(k: &SourceKpis, r: &Reference) {
     assert_eq!(k.disconnects.values().sum::<u64>(), r.disconnects);
     assert_eq!(k.campaigns.values().sum::<u64>(), r.campaigns);
     assert_eq!(k.ingest.rejected.values().sum::<u64>(), r.rejected);
+    assert_eq!(
+        k.reasons.values().sum::<u64>(),
+        r.reasons.values().sum::<u64>()
+    );
+    assert_eq!(
+        k.bot_sessions.values().sum::<u64>(),
+        r.bot_sessions.values().sum::<u64>()
+    );
+    assert_eq!(
+        k.bot_escalations.values().sum::<u64>(),
+        r.bot_escalations.values().sum::<u64>()
+    );
     let conversations: u64 = k
         .queues
         .iter()
@@ -705,6 +1047,11 @@ fn check_totals(k: &SourceKpis, r: &Reference) {
         k.queues.iter().map(f).sum::<u64>()
     };
     assert_eq!(state(&|s| s.entries), series(&|s| s.entries));
+    assert_eq!(state(&|s| s.transfers), series(&|s| s.transfers));
+    assert_eq!(
+        state(&|s| s.supervisor_joins),
+        series(&|s| s.supervisor_joins)
+    );
     assert_eq!(
         state(&|s| s.entries),
         state(&|s| s.answered + s.abandoned + s.overflows)
@@ -729,6 +1076,7 @@ fn run(pages: &[String], tz: i32, limits: &Limits, exact_labels: bool) {
         tz_offset_minutes: tz,
         bounds: &b,
         limits,
+        read_at: READ_AT,
     };
     let mut kpis = SourceKpis::default();
     let mut seen: HashSet<String> = HashSet::new();
@@ -744,11 +1092,11 @@ fn run(pages: &[String], tz: i32, limits: &Limits, exact_labels: bool) {
             sum.elements as u64,
             "every element ends as exactly one result"
         );
-        reference.page(body, tz);
 
         // Which result, from the element alone.
         let raw: Value = serde_json::from_str(&body.replace("1e400", "1e300")).unwrap();
         let data = raw.get("data").unwrap_or(&raw).as_array().unwrap();
+        reference.page(body, data, tz);
         let expected_finished = data
             .iter()
             .filter(|e| expected_result(e, tz) == "finished")
@@ -772,7 +1120,7 @@ fn run(pages: &[String], tz: i32, limits: &Limits, exact_labels: bool) {
         );
 
         let after = snapshot(&kpis);
-        check_monotonic(&before, &after);
+        check_monotonic(&before, &after, &kpis.queue_names);
         before = after;
         for s in &kpis.queues {
             for f in FAMILIES {
@@ -803,7 +1151,16 @@ fn check_label_limits(k: &SourceKpis, limits: &Limits) {
             "{l:?}"
         );
     }
-    let vocabulary = ["voice", "chat", "email", "unknown", "none", "other", ""];
+    let vocabulary = [
+        "voice",
+        "chat",
+        "email",
+        "agent_assist",
+        "unknown",
+        "none",
+        "other",
+        "",
+    ];
     let channels: HashSet<&str> = k
         .queues
         .iter()
@@ -821,6 +1178,36 @@ fn check_label_limits(k: &SourceKpis, limits: &Limits) {
     for (c, st) in k.campaigns.keys() {
         assert!(!long(c) && !long(st));
     }
+    let capped = |values: Vec<&str>, what: &str| {
+        let distinct: HashSet<&str> = values
+            .into_iter()
+            .filter(|v| !["other", "unknown"].contains(v))
+            .collect();
+        assert!(
+            distinct.len() <= limits.max_label_values,
+            "{what}: {distinct:?}"
+        );
+        assert!(distinct.iter().all(|v| !long(v)), "{what}: {distinct:?}");
+    };
+    capped(
+        k.reasons.keys().map(|(_, _, r)| r.as_str()).collect(),
+        "reason",
+    );
+    capped(
+        k.bot_sessions.keys().map(|(b, _, _)| b.as_str()).collect(),
+        "bot",
+    );
+    capped(
+        k.bot_escalations.keys().map(|(_, i)| i.as_str()).collect(),
+        "intent",
+    );
+    capped(
+        k.queues
+            .iter()
+            .flat_map(|s| s.dispositions.keys().map(String::as_str))
+            .collect(),
+        "disposition",
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -870,7 +1257,7 @@ proptest! {
         for v in variants {
             if let Ok(page) = decode_page(&v) {
                 for element in &page.elements {
-                    let verdict = evaluate(element, 0);
+                    let verdict = evaluate(element, 0, READ_AT);
                     if let (Element::Unreadable, v) = (element, &verdict) {
                         prop_assert_eq!(v, &Verdict::Malformed);
                     }

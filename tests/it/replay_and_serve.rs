@@ -109,6 +109,7 @@ async fn a_live_scrape_passes_promtool_and_answers_every_route() {
             tz_offset_minutes: -330,
             bounds: &app.metrics.bounds,
             limits: &app.metrics.limits,
+            read_at: 0,
         };
         let body = std::fs::read(SEED).unwrap();
         let mut seen = std::collections::HashSet::new();

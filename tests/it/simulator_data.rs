@@ -414,7 +414,9 @@ fn rendered_timestamps_and_durations_are_the_models_exactly() {
             let c = &model[&key(r)];
             assert_eq!(ts(&r["sessionStartTime"]), Some(c.start), "{r}");
             let end = r.get("sessionEndTime").map(text).unwrap_or_default();
-            if end.is_empty() {
+            // In progress (no end, or an open status whose end is its start): what it shows
+            // is checked once it has finished.
+            if end.is_empty() || open_state(&r["finalStatus"]) || open_state(&r["smartStatus"]) {
                 continue;
             }
             assert_eq!(parse_ts(&end, tz), Some(c.end));
@@ -517,4 +519,159 @@ fn generated_conversations_end_within_the_truth_lookback() {
     let longest = model.values().map(|c| c.end - c.start).max().unwrap();
     assert!(longest < TimeDelta::hours(8), "{longest}");
     assert!(model.values().all(|c: &Conversation| c.end >= c.start));
+}
+
+/// Whether a status, folded, is an open state (DESIGN §1), written here from the design text.
+fn open_state(v: &Value) -> bool {
+    let f = norm(&text(v));
+    f.ends_with("open") || f == "inprogress"
+}
+
+#[test]
+fn a_day_shows_every_shape_and_status_of_kores_samples() {
+    let tz = 0;
+    let (records, model) = day(tz);
+    let mut seen: BTreeSet<&str> = BTreeSet::new();
+    let mut named: HashMap<String, String> = HashMap::new();
+    let mut nameless_ids: BTreeSet<String> = BTreeSet::new();
+    for r in &records {
+        let end = r.get("sessionEndTime").map(text).unwrap_or_default();
+        let open = open_state(&r["finalStatus"]) || open_state(&r["smartStatus"]);
+        let fin = norm(&text(&r["finalStatus"]));
+        if open && !end.is_empty() {
+            seen.insert("open status with a sessionEndTime");
+        }
+        if !open && !fin.is_empty() && end.is_empty() {
+            seen.insert("terminal status without a sessionEndTime");
+        }
+        if fin == "dropped" && norm(&text(&r["smartStatus"])) == "closedatbot" {
+            seen.insert("Dropped, closed at bot");
+        }
+        if fin == "userabandoned" {
+            seen.insert(if dests(r).is_empty() {
+                "USER ABANDONED without destinations"
+            } else {
+                "USER ABANDONED from a queue"
+            });
+        }
+        if r.get("Reason").is_some_and(|v| !text(v).is_empty()) {
+            seen.insert("key Reason");
+        }
+        let top_direction = ["Direction", "direction"]
+            .iter()
+            .any(|k| r.get(*k).is_some_and(|v| !text(v).is_empty()));
+        if !top_direction && r["customerinfo"].get("Direction").is_some() {
+            seen.insert("direction only in customerinfo");
+        }
+        match text(&r["channel"]).as_str() {
+            "rtm" | "RTM" => seen.insert("channel rtm"),
+            "agentassist" => seen.insert("channel agentassist"),
+            "AgentAssistV2" => seen.insert("channel AgentAssistV2"),
+            _ => false,
+        };
+        if text(&r["botId"]).trim().is_empty()
+            && r["automationBotIDs"]
+                .as_array()
+                .is_some_and(|a| !a.is_empty())
+        {
+            seen.insert("bot only in automationBotIDs");
+        }
+        if r["metaInfo"]["agentTransferConfig"]["lastIntentName"].is_string() {
+            seen.insert("lastIntentName");
+        }
+        let mut segs = Vec::new();
+        for d in dests(r) {
+            if is_queue(&d) {
+                let id = text(&d["queueId"]).trim().to_string();
+                match d.get("queueName").map(text) {
+                    Some(n) if !n.trim().is_empty() => {
+                        named.insert(id, n.trim().to_string());
+                    }
+                    _ => {
+                        nameless_ids.insert(id);
+                    }
+                }
+                if let Some(s) = d.get("respondingAgent") {
+                    if d.get("CallbackOpted").is_some_and(truthy) {
+                        seen.insert("callback answered");
+                    }
+                    segs.push(s.clone());
+                }
+            } else {
+                segs.push(d);
+            }
+        }
+        let answered = |s: &Value| norm(&text(&s["status"])) == "answered";
+        if segs.iter().any(answered) {
+            let disp = r["dispositions"]
+                .as_array()
+                .is_some_and(|a| a.iter().any(|d| dropoff(Some(d))));
+            if disp {
+                seen.insert("answered with a DROP-OFF disposition");
+            }
+        }
+        for s in &segs {
+            if number(&s["holdDuration"]).is_some_and(|h| h > 0.0) {
+                seen.insert("holdDuration");
+            }
+            if s["JoinedUsers"].as_array().is_some_and(|a| !a.is_empty()) {
+                seen.insert("JoinedUsers");
+            }
+        }
+    }
+    if !nameless_ids.is_empty() && nameless_ids.iter().all(|id| named.contains_key(id)) {
+        seen.insert("queue without name, named elsewhere");
+    }
+    let wanted = [
+        "open status with a sessionEndTime",
+        "terminal status without a sessionEndTime",
+        "Dropped, closed at bot",
+        "USER ABANDONED without destinations",
+        "USER ABANDONED from a queue",
+        "key Reason",
+        "direction only in customerinfo",
+        "channel rtm",
+        "channel agentassist",
+        "channel AgentAssistV2",
+        "bot only in automationBotIDs",
+        "lastIntentName",
+        "callback answered",
+        "answered with a DROP-OFF disposition",
+        "holdDuration",
+        "JoinedUsers",
+        "queue without name, named elsewhere",
+    ];
+    let missing: Vec<_> = wanted.iter().filter(|w| !seen.contains(**w)).collect();
+    assert!(missing.is_empty(), "never rendered: {missing:?}");
+
+    // What is still open by the clock reads as in progress, whatever the record carries, and
+    // everything else as finished.
+    let now = t("2026-03-03T00:00:00Z") - TimeDelta::minutes(3);
+    let open = records
+        .iter()
+        .filter(|r| !model[&key(r)].ended_by(now))
+        .count();
+    assert!(open > 0);
+    let body = serde_json::to_vec(&serde_json::json!({ "data": records })).unwrap();
+    let metrics = smartassist_exporter::metrics::Metrics::new(
+        &smartassist_exporter::config::Buckets::default(),
+        &smartassist_exporter::config::Limits::default(),
+        ["sim"],
+    );
+    let mut state = metrics.kpis.write().unwrap();
+    let ctx = smartassist_exporter::ingest::IngestContext {
+        tz_offset_minutes: tz,
+        bounds: &metrics.bounds,
+        limits: &metrics.limits,
+        read_at: now.timestamp_millis(),
+    };
+    let summary = smartassist_exporter::ingest::ingest_body(
+        &body,
+        ctx,
+        &mut std::collections::HashSet::new(),
+        state.source("sim"),
+    )
+    .unwrap();
+    assert_eq!(summary.in_progress, open as u64);
+    assert_eq!(summary.ingested, (records.len() - open) as u64);
 }

@@ -46,6 +46,7 @@ fn a_simulated_day_through_replay_equals_the_truth() {
                 tz_offset_minutes: tz,
                 bounds: &metrics.bounds,
                 limits: &metrics.limits,
+                read_at: next.timestamp_millis(),
             };
             ingest_body(&body, ctx, &mut HashSet::new(), state.source("sim")).unwrap()
         };
@@ -60,6 +61,42 @@ fn a_simulated_day_through_replay_equals_the_truth() {
             .map(|(_, v)| v)
             .sum();
         assert_eq!(conversations, summary.ingested as f64, "tz {tz}");
+        // The day holds every family, the newer ones too, and every outcome: an agreement
+        // on empty series would prove nothing.
+        for family in [
+            "smartassist_hold_seconds_count{",
+            "smartassist_agent_accept_seconds_count{",
+            "smartassist_callback_wait_seconds_count{",
+            "smartassist_queue_wait_seconds_count{",
+            "smartassist_transfers_total{",
+            "smartassist_supervisor_joins_total{",
+            "smartassist_dispositions_total{",
+            "smartassist_conversation_reasons_total{",
+            "smartassist_bot_sessions_total{",
+            "smartassist_bot_escalations_total{",
+            "smartassist_conversations_total{channel=\"agent_assist\"",
+            "smartassist_dispositions_total{channel=\"chat\",direction=\"inbound\",disposition=\"drop_off\"",
+        ] {
+            assert!(
+                truth.iter().any(|(k, v)| k.starts_with(family) && *v > 0.0),
+                "tz {tz}: nothing in {family}"
+            );
+        }
+        for outcome in [
+            "agent_handled",
+            "dropped",
+            "unanswered",
+            "bot_resolved",
+            "other",
+        ] {
+            let label = format!("outcome=\"{outcome}\"");
+            assert!(
+                truth.keys().any(
+                    |k| k.starts_with("smartassist_conversations_total{") && k.contains(&label)
+                ),
+                "tz {tz}: no {outcome}"
+            );
+        }
 
         let exposition = String::from_utf8(metrics.encode_kpis()).unwrap();
         let problems = compare_kpis(&exposition, &truth);

@@ -23,6 +23,7 @@ fn ingest(m: &Metrics, source: &str, tz: i32, records: &[serde_json::Value]) {
         tz_offset_minutes: tz,
         bounds: &m.bounds,
         limits: &m.limits,
+        read_at: 0,
     };
     ingest_body(&body, ctx, &mut HashSet::new(), state.source(source)).unwrap();
 }

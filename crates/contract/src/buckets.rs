@@ -21,6 +21,12 @@ pub struct Buckets {
     pub handle_time: Vec<f64>,
     /// `smartassist_after_call_work_seconds`.
     pub after_call_work: Vec<f64>,
+    /// `smartassist_hold_seconds`.
+    pub hold: Vec<f64>,
+    /// `smartassist_agent_accept_seconds` (an offer rings seconds, rarely minutes).
+    pub agent_accept: Vec<f64>,
+    /// `smartassist_callback_wait_seconds` (a callback comes minutes to hours later).
+    pub callback_wait: Vec<f64>,
 }
 
 impl Default for Buckets {
@@ -45,6 +51,15 @@ impl Default for Buckets {
             ],
             after_call_work: vec![
                 5.0, 10.0, 15.0, 30.0, 60.0, 90.0, 120.0, 180.0, 300.0, 600.0,
+            ],
+            hold: vec![
+                5.0, 10.0, 15.0, 30.0, 60.0, 90.0, 120.0, 180.0, 300.0, 600.0, 900.0,
+            ],
+            agent_accept: vec![
+                1.0, 2.0, 5.0, 10.0, 15.0, 20.0, 30.0, 45.0, 60.0, 90.0, 120.0,
+            ],
+            callback_wait: vec![
+                60.0, 120.0, 300.0, 600.0, 900.0, 1800.0, 3600.0, 7200.0, 14400.0, 28800.0, 86400.0,
             ],
         }
     }

@@ -100,7 +100,7 @@ impl Generator {
             MAX_SPAN
         };
         for c in &cfg.scripted {
-            max_span = max_span.max(c.end - c.start);
+            max_span = max_span.max(c.end.max(c.counted_end()) - c.start);
             let m = c.start.timestamp_millis().div_euclid(MINUTE_MS);
             scripted.entry(m).or_default().push(c.clone());
         }

@@ -38,8 +38,9 @@ pub fn channel_label(channel: &Channel) -> String {
         Channel::Other(raw) => match norm(raw).as_str() {
             "" => "unknown".into(),
             "voice" => "voice".into(),
-            "webmobileclient" => "chat".into(),
+            "webmobileclient" | "rtm" => "chat".into(),
             "systemmail" => "email".into(),
+            n if n.starts_with("agentassist") => "agent_assist".into(),
             _ => slug(raw),
         },
     }
@@ -86,6 +87,15 @@ mod tests {
         assert!(!is_dropoff("Dropped"));
         assert_eq!(channel_label(&Channel::Other("SMS".into())), "sms");
         assert_eq!(channel_label(&Channel::Other(" ".into())), "unknown");
+        assert_eq!(channel_label(&Channel::Other("RTM".into())), "chat");
+        assert_eq!(
+            channel_label(&Channel::Other("AgentAssistV2".into())),
+            "agent_assist"
+        );
+        assert_eq!(
+            channel_label(&Channel::Other("agentassist".into())),
+            "agent_assist"
+        );
     }
 
     #[test]

@@ -163,7 +163,7 @@ impl Simulator {
         let chosen = span.iter().filter(|c| {
             let at = match by {
                 TruthBy::Start => c.start,
-                TruthBy::End => c.end,
+                TruthBy::End => c.counted_end(),
             };
             c.ended_by(now) && at >= from && at < to
         });

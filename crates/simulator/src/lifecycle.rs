@@ -1,6 +1,11 @@
 //! One conversation's whole life, drawn from its own random stream: bot, queues, waits,
 //! agents, transfers, callbacks, voicemail, surveys, campaign outcomes.
 //!
+//! What later work added (bots and intents, holds, supervisor joins, agent-assist sessions,
+//! the statuses `Dropped` and `USER ABANDONED`, records without a `sessionEndTime`) is drawn
+//! from a second stream of the same conversation, so adding it left every earlier draw, and
+//! so every earlier conversation, as it was.
+//!
 //! Every instant that enters a duration KPI is a multiple of the conversation's *quantum*: one
 //! second for most conversations, 125 ms for the few "precise" ones that render fractional
 //! seconds. Multiples of 1/8 s are exact in binary floating point, so every `_sum` the exporter
@@ -14,8 +19,8 @@ use rand_distr::{Distribution, Exp, LogNormal};
 use super::model::*;
 use super::rng::SimRng;
 use super::roster::{
-    AGENTS, CAMPAIGNS, DEFAULT_QUEUE, DISPOSITIONS, DROPOFF_SPELLINGS, NO_RESPONSE_EVENTS, QUEUES,
-    SALES,
+    AGENTS, AUTOMATION_BOT, BOTS, CAMPAIGNS, DEFAULT_QUEUE, DISPOSITIONS, DROPOFF_SPELLINGS,
+    INTENTS, NO_RESPONSE_EVENTS, QUEUES, SALES,
 };
 
 /// Share of conversations whose instants carry milliseconds.
@@ -30,6 +35,9 @@ pub(crate) struct Life {
     /// The long tail's own stream ([`long_handling`]), so drawing it leaves every other draw
     /// of the conversation as it is without the tail.
     tail: Option<SimRng>,
+    /// The stream of everything drawn since the KPIs of hold, transfers, dispositions and bots
+    /// came (see the module docs).
+    more: SimRng,
 }
 
 /// Longest a long-tail conversation is handled (an email answered over days).
@@ -49,11 +57,22 @@ impl Life {
             load,
             tail: long_tail
                 .then(|| super::rng::seeded(super::rng::mix(&[super::rng::TAG_TAIL, word]))),
+            more: super::rng::seeded(super::rng::mix(&[super::rng::TAG_MORE, word])),
         }
     }
 
     fn chance(&mut self, p: f64) -> bool {
         self.rng.random_bool(p.clamp(0.0, 1.0))
+    }
+
+    /// [`Life::chance`] on the second stream.
+    fn more_chance(&mut self, p: f64) -> bool {
+        self.more.random_bool(p.clamp(0.0, 1.0))
+    }
+
+    /// An index below `n` on the second stream.
+    fn more_index(&mut self, n: usize) -> usize {
+        self.more.random_range(0..n.max(1))
     }
 
     fn uniform(&mut self, lo: f64, hi: f64) -> f64 {
@@ -152,12 +171,72 @@ pub(crate) fn build(word: u64, start_ms: i64, load: f64, long_tail: bool) -> Con
         render_seed: l.rng.next_u64(),
         ..Default::default()
     };
-    match l.weighted(&[0.14, 0.12, 0.74]) {
-        0 => bot_only(&mut l, &mut c),
-        1 => campaign(&mut l, &mut c),
-        _ => inbound(&mut l, &mut c),
+    if l.more_chance(0.03) {
+        agent_assist(&mut l, &mut c);
+    } else {
+        match l.weighted(&[0.14, 0.12, 0.74]) {
+            0 => bot_only(&mut l, &mut c),
+            1 => campaign(&mut l, &mut c),
+            _ => inbound(&mut l, &mut c),
+        }
+    }
+    bots(&mut l, &mut c);
+    // Now and then a finished record leaves out its sessionEndTime (its finalStatus is
+    // always terminal here); only one whose latest instant is its end, so a reader who takes
+    // that instant (DESIGN §1) takes the true end. Were the end later than anything the record
+    // shows, no reader could know it, and freshness figures would measure this choice rather
+    // than the exporter (the rule's other cases are the truth's unit tests).
+    c.end_hidden = l.more_chance(0.03);
+    if c.end_hidden && c.counted_end() != c.end {
+        c.end_hidden = false;
     }
     c
+}
+
+/// The bot the conversation started in (by kind and channel), how the record names it, and
+/// the intent it handed the conversation on with.
+fn bots(l: &mut Life, c: &mut Conversation) {
+    let bot = match (c.kind, &c.channel) {
+        (Kind::AgentAssist, _) => BOTS[3],
+        (Kind::Campaign, _) => BOTS[2],
+        (_, Channel::Voice) => BOTS[0],
+        _ => BOTS[1],
+    };
+    c.automation_bot_ids = if c.kind == Kind::BotOnly || l.more_chance(0.5) {
+        vec![AUTOMATION_BOT.to_string()]
+    } else {
+        vec![]
+    };
+    c.bot_id = match l.more_index(20) {
+        // Named only in automationBotIDs (if at all), as some records do.
+        0 => String::new(),
+        1 => format!(" {bot} "),
+        _ => bot.to_string(),
+    };
+    c.last_intent = if c.destinations.is_empty() {
+        l.more_chance(0.2)
+            .then(|| INTENTS[l.more_index(INTENTS.len())].to_string())
+    } else {
+        (!l.more_chance(0.05)).then(|| INTENTS[l.more_index(INTENTS.len())].to_string())
+    };
+}
+
+/// An agent-assist session: the bot whispers to an agent; it closes at the bot, like Kore's
+/// `agentassist` sample, and is no customer conversation.
+fn agent_assist(l: &mut Life, c: &mut Conversation) {
+    c.kind = Kind::AgentAssist;
+    c.channel = Channel::Other(
+        if l.more_chance(0.7) {
+            "agentassist"
+        } else {
+            "AgentAssistV2"
+        }
+        .into(),
+    );
+    c.conversation_id = None;
+    c.end = c.start + TimeDelta::seconds(l.more.random_range(0..120));
+    c.final_status = "BotResolved".into();
+    c.smart_status = "CLOSED AT BOT".into();
 }
 
 fn bot_only(l: &mut Life, c: &mut Conversation) {
@@ -182,6 +261,8 @@ fn bot_only(l: &mut Life, c: &mut Conversation) {
             ("CLOSED", "CLOSED")
         }
     };
+    // The customer left mid-flow: Dropped, although the bot's own status says closed at bot.
+    let fin = if l.more_chance(0.05) { "Dropped" } else { fin };
     c.final_status = fin.into();
     c.smart_status = smart.into();
 }
@@ -202,10 +283,15 @@ fn inbound(l: &mut Life, c: &mut Conversation) {
     };
     let t = c.start + l.span(bot);
     if l.chance(0.03) {
-        // Left while still talking to the bot: a drop-off that never reached a queue.
+        // Left while still talking to the bot: a drop-off that never reached a queue; or,
+        // as Kore's v1 sample shows it, a USER ABANDONED session with no destination at all.
         c.end = t;
-        mark_dropoff(l, c);
         c.disconnecting_event = "Customer Hangup".into();
+        if l.more_chance(0.3) {
+            c.final_status = "USER ABANDONED".into();
+        } else {
+            mark_dropoff(l, c);
+        }
         return;
     }
     let weights: Vec<f64> = QUEUES.iter().map(|q| q.weight).collect();
@@ -224,6 +310,11 @@ fn inbound(l: &mut Life, c: &mut Conversation) {
             } else {
                 vec![reason.clone()]
             };
+            if l.more_chance(0.04) {
+                // Answered, yet wrapped up with a DROP-OFF code (Kore's rtm sample): still
+                // agent-handled, the code shows among the dispositions.
+                c.dispositions.push(l.dropoff_spelling());
+            }
             c.reason = reason;
             c.disconnecting_event = match c.channel {
                 Channel::Voice => ["Agent Hangup", "Customer Hangup"][l.index(2)],
@@ -239,6 +330,10 @@ fn inbound(l: &mut Life, c: &mut Conversation) {
                 c.disconnecting_event = "System Hangup".into();
             } else {
                 c.disconnecting_event = "Customer Hangup".into();
+                if l.more_chance(0.4) {
+                    c.final_status = "USER ABANDONED".into();
+                    c.smart_status = "ABANDONED".into();
+                }
             }
         }
         Ending::CallbackLeft => {
@@ -318,9 +413,13 @@ fn journey(
     loop {
         entries_left -= 1;
         let def = QUEUES[queue];
+        // Every queue has its name: records that leave it out are the renderer's doing, and
+        // the name is known from other records (DESIGN §4). The draw stays, so the stream
+        // does too.
+        let _ = l.chance(0.02);
         let entry = QueueEntry {
             queue_id: def.id.into(),
-            queue_name: if l.chance(0.02) { "" } else { def.name }.into(),
+            queue_name: def.name.into(),
             enter,
             ..Default::default()
         };
@@ -493,6 +592,14 @@ fn answered_segment(
     let end = accepted + TimeDelta::seconds(i64::from(secs));
     seg.interaction_duration = Some(secs);
     seg.interaction_end = Some(end);
+    if *channel != Channel::Email && l.more_chance(0.25) {
+        // On hold for part of the interaction (never all of it).
+        let most = (secs / 2).clamp(1, 600);
+        seg.hold = Some(l.more.random_range(1..=most));
+    }
+    if l.more_chance(0.04) {
+        seg.joined = 1 + u32::from(l.more_chance(0.2));
+    }
     seg.after_call_work = l
         .chance(0.75)
         .then(|| l.lognormal(25.0, 0.8).clamp(1.0, 900.0).round() as u32);

@@ -25,8 +25,12 @@ pub struct Conversation {
     pub direction: Option<Direction>,
     /// `sessionStartTime`: the instant the API's date filter uses.
     pub start: DateTime<Utc>,
-    /// `sessionEndTime`: the conversation is finished once the simulator's clock reaches it.
+    /// When the conversation ends: it is finished once the simulator's clock reaches it.
     pub end: DateTime<Utc>,
+    /// Whether the finished record leaves out its `sessionEndTime`. Kore's records sometimes
+    /// have a terminal `finalStatus` and none: a reader then takes the latest instant the
+    /// record shows as the end ([`Conversation::counted_end`]).
+    pub end_hidden: bool,
     /// `destinations`, in document order.
     pub destinations: Vec<Destination>,
     /// `finalStatus`, raw (e.g. `BotResolved`, `CLOSED`).
@@ -45,6 +49,12 @@ pub struct Conversation {
     pub survey: Option<Survey>,
     /// `campaigninfo`, if the record carries one.
     pub campaign: Option<CampaignInfo>,
+    /// `botId`, raw (`""` when the record names its bot only in `automationBotIDs`).
+    pub bot_id: String,
+    /// `automationBotIDs`, raw; empty renders no list.
+    pub automation_bot_ids: Vec<String>,
+    /// `metaInfo.agentTransferConfig.lastIntentName`, raw: the intent the bot saw last.
+    pub last_intent: Option<String>,
     /// Seed for cosmetic rendering choices (timestamp shapes, key spellings, PII), so the same
     /// conversation always renders the same way and the model needs no PII of its own.
     pub render_seed: u64,
@@ -60,6 +70,9 @@ pub enum Kind {
     Inbound,
     /// An outbound campaign call.
     Campaign,
+    /// An agent-assist session: a bot helping an agent during someone else's conversation
+    /// (channel `agentassist`, `AgentAssistV2`); not a customer conversation.
+    AgentAssist,
 }
 
 /// The contact channel, as the API names it.
@@ -68,7 +81,7 @@ pub enum Channel {
     /// `Voice`.
     #[default]
     Voice,
-    /// `Web/Mobile Client`.
+    /// `Web/Mobile Client` (or `rtm`, Kore's web SDK: the same channel).
     Chat,
     /// `System Mail`.
     Email,
@@ -139,8 +152,12 @@ pub struct AgentSegment {
     pub first_response_duration: Option<f64>,
     /// `interactionEndTime`.
     pub interaction_end: Option<DateTime<Utc>>,
-    /// `interactionDuration`, seconds.
+    /// `interactionDuration`, seconds (hold included).
     pub interaction_duration: Option<u32>,
+    /// `holdDuration`, seconds: the part of the interaction the customer spent on hold.
+    pub hold: Option<u32>,
+    /// Number of `JoinedUsers` entries: supervisors who joined this segment.
+    pub joined: u32,
     /// `afterCallWorkDuration`, seconds (its end time is rendered after `interaction_end`).
     pub after_call_work: Option<u32>,
     /// `ConsultingAgents`.
@@ -215,6 +232,54 @@ impl Conversation {
     /// Whether the conversation has ended by `now`.
     pub fn ended_by(&self, now: DateTime<Utc>) -> bool {
         self.end <= now
+    }
+
+    /// The end a reader of the finished record takes: `sessionEndTime` when the record shows
+    /// it, else the latest instant the record shows (DESIGN §1): its start, each queue entry's
+    /// `EnterTime` and callback times, each agent segment's (and no-response's) `assignedAt`,
+    /// `acceptedTime`, `firstResponseTime`, `interactionEndTime`, `afterCallWorkEndTime`, and
+    /// its consults' times. Where backfill places the conversation.
+    pub fn counted_end(&self) -> DateTime<Utc> {
+        if !self.end_hidden {
+            return self.end;
+        }
+        let mut latest = self.start;
+        let mut see = |t: DateTime<Utc>| latest = latest.max(t);
+        let segment = |s: &AgentSegment, see: &mut dyn FnMut(DateTime<Utc>)| {
+            see(s.assigned_at);
+            s.accepted_at.into_iter().for_each(&mut *see);
+            s.first_response_at.into_iter().for_each(&mut *see);
+            if let (Some(end), Some(_)) = (s.interaction_end, s.interaction_duration) {
+                see(end);
+                if let Some(acw) = s.after_call_work {
+                    see(end + chrono::TimeDelta::seconds(i64::from(acw)));
+                }
+            }
+            for c in &s.consults {
+                see(c.assigned_at);
+                see(c.accepted_at);
+                see(c.end);
+            }
+        };
+        for d in &self.destinations {
+            match d {
+                Destination::Queue(q) => {
+                    see(q.enter);
+                    if let Some(cb) = &q.callback {
+                        see(cb.opted_at);
+                        cb.accepted_at.into_iter().for_each(&mut see);
+                    }
+                    if let Some(s) = &q.responding {
+                        segment(s, &mut see);
+                    }
+                    for n in &q.non_responding {
+                        see(n.assigned_at);
+                    }
+                }
+                Destination::Agent(s) => segment(s, &mut see),
+            }
+        }
+        latest
     }
 
     /// Every queue entry, in document order.

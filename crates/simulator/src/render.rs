@@ -2,9 +2,11 @@
 //! deterministically per record (see [`Pen`]).
 //!
 //! A finished record renders identically whenever it is asked for (only the request's
-//! `timeZoneOffset` changes its naive timestamps), so the exporter sees one immutable record.
-//! An in-progress record shows only what has happened by the simulator's clock, and no
-//! `sessionEndTime`.
+//! `timeZoneOffset` changes its naive timestamps), so the exporter sees one immutable record;
+//! it leaves out its `sessionEndTime` when the model says so ([`Conversation::end_hidden`]).
+//! An in-progress record shows only what has happened by the simulator's clock, and an open
+//! status: usually no `sessionEndTime`, now and then `TRANSIENT_OPEN` with a `sessionEndTime`
+//! equal to its start, as Kore's samples show.
 
 use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value};
@@ -16,8 +18,6 @@ use super::render_dest::destinations;
 use super::rng::{mix, TAG_RENDER};
 use super::roster::{FIRST_NAMES, LAST_NAMES};
 
-const BOT_ID: &str = "st-1d7611fa-908a-5f0c-8871-f7ea97a05a11";
-const AUTOMATION_BOT_ID: &str = "st-e5c6ae6b-c388-5acd-93b7-bada87a75a12";
 const ORG_ID: &str = "o-5a0da1e4-2df3-5cec-9ee4-af0b2efd5a13";
 
 /// Renders `c` for a request in `tz` (`timeZoneOffset`), as seen at `now`.
@@ -32,8 +32,8 @@ pub(crate) fn record(c: &Conversation, tz: i32, now: DateTime<Utc>) -> Value {
     }
     o.insert("sessionId".into(), json!(c.session_id));
     channel(&mut p, &mut o, &c.channel);
-    direction(&mut p, &mut o, c.direction);
-    let bot_only = c.kind == Kind::BotOnly;
+    let bot_only = matches!(c.kind, Kind::BotOnly | Kind::AgentAssist);
+    let v1_direction = direction(&mut p, &mut o, c.direction, !bot_only);
     if !bot_only {
         let vm = if c.voicemail {
             p.pick(json!("YES"), &[json!(true), json!("yes"), json!("TRUE")])
@@ -49,21 +49,22 @@ pub(crate) fn record(c: &Conversation, tz: i32, now: DateTime<Utc>) -> Value {
             status_text(&mut p, &c.smart_status),
         )
     } else {
-        (String::new(), "ACTIVE".into())
+        open_status(&mut p)
     };
+    let transient = fin == "TRANSIENT_OPEN";
     o.insert("finalStatus".into(), json!(fin));
     o.insert("smartStatus".into(), json!(smart));
     let shown = |s: &str| if ended { s.to_string() } else { String::new() };
-    o.insert("reason".into(), json!(shown(&c.reason)));
+    reason(&mut p, &mut o, &shown(&c.reason));
     o.insert(
         "disconnectingEvent".into(),
         json!(shown(&c.disconnecting_event)),
     );
     o.insert("errorDetails".into(), json!(""));
-    o.insert("botId".into(), json!(BOT_ID));
+    o.insert("botId".into(), json!(c.bot_id));
     o.insert("orgId".into(), json!(ORG_ID));
-    if bot_only || p.chance(0.5) {
-        o.insert("automationBotIDs".into(), json!([AUTOMATION_BOT_ID]));
+    if !c.automation_bot_ids.is_empty() {
+        o.insert("automationBotIDs".into(), json!(c.automation_bot_ids));
     }
     if !bot_only {
         let disp: Vec<&String> = if ended {
@@ -75,7 +76,10 @@ pub(crate) fn record(c: &Conversation, tz: i32, now: DateTime<Utc>) -> Value {
         o.insert("dispositions".into(), json!(disp));
         o.insert("dispositionRemarks".into(), json!(remarks));
         o.insert("metaInfo".into(), meta_info(&mut p, c, &who));
-        o.insert("customerinfo".into(), customer_info(&mut p, &who));
+        o.insert(
+            "customerinfo".into(),
+            customer_info(&mut p, &who, v1_direction),
+        );
         o.insert("userleveltags".into(), json!([]));
         let tags = if c.channel == Channel::Voice && p.chance(0.3) {
             json!([{"name": "audioCodesCallDisconnect", "value": "1"}])
@@ -85,8 +89,11 @@ pub(crate) fn record(c: &Conversation, tz: i32, now: DateTime<Utc>) -> Value {
         o.insert("sessionleveltags".into(), tags);
     }
     o.insert("sessionStartTime".into(), p.ts(c.start));
-    if ended {
+    if ended && !c.end_hidden {
         o.insert("sessionEndTime".into(), p.ts(c.end));
+    } else if !ended && transient {
+        // Kore's TRANSIENT_OPEN record: an end equal to its start, the agent not yet in.
+        o.insert("sessionEndTime".into(), p.ts(c.start));
     } else if let Some(v) = p.absent() {
         o.insert("sessionEndTime".into(), v);
     }
@@ -140,6 +147,8 @@ fn channel(p: &mut Pen, o: &mut Map<String, Value>, c: &Channel) {
                     "Web / Mobile Client",
                     "web/mobile client",
                     "WEB/MOBILE CLIENT",
+                    "rtm",
+                    "RTM",
                 ],
             )
             .to_string(),
@@ -158,18 +167,28 @@ fn channel(p: &mut Pen, o: &mut Map<String, Value>, c: &Channel) {
 }
 
 /// `Direction` or `direction`; when both keys appear one of them is empty, so "the first
-/// non-empty wins" needs no key order.
-fn direction(p: &mut Pen, o: &mut Map<String, Value>, d: Option<Direction>) {
+/// non-empty wins" needs no key order. With `v1` (the record has a `customerinfo`), now and
+/// then neither: the direction is returned, for `customerinfo.Direction`, as v1 records have
+/// it.
+fn direction(
+    p: &mut Pen,
+    o: &mut Map<String, Value>,
+    d: Option<Direction>,
+    v1: bool,
+) -> Option<&'static str> {
     let Some(d) = d else {
         if p.chance(0.2) {
             o.insert("Direction".into(), json!(""));
         }
-        return;
+        return None;
     };
     let text = match d {
         Direction::Inbound => p.pick("Inbound", &["INBOUND", "inbound"]),
         Direction::Outbound => p.pick("Outbound", &["OUTBOUND", "outbound"]),
     };
+    if v1 && p.chance(0.1) {
+        return Some(text);
+    }
     let empty = if p.chance(0.5) {
         json!("")
     } else {
@@ -191,6 +210,23 @@ fn direction(p: &mut Pen, o: &mut Map<String, Value>, d: Option<Direction>) {
             o.insert("Direction".into(), json!(text));
         }
     }
+    None
+}
+
+/// `reason` (newer records) or `Reason` (older ones); when both keys appear one is empty.
+fn reason(p: &mut Pen, o: &mut Map<String, Value>, text: &str) {
+    match p.index(10) {
+        0..6 => {
+            o.insert("reason".into(), json!(text));
+        }
+        6..9 => {
+            o.insert("Reason".into(), json!(text));
+        }
+        _ => {
+            o.insert("Reason".into(), json!(""));
+            o.insert("reason".into(), json!(text));
+        }
+    }
 }
 
 fn status_text(p: &mut Pen, raw: &str) -> String {
@@ -200,9 +236,23 @@ fn status_text(p: &mut Pen, raw: &str) -> String {
             &["botresolved", "Bot Resolved", "BOT_RESOLVED"],
         ),
         "closedatbot" => p.pick("CLOSED AT BOT", &["closed at bot", "Closed_At_Bot"]),
+        "dropped" => p.pick("Dropped", &["DROPPED", "dropped"]),
+        "userabandoned" => p.pick("USER ABANDONED", &["User Abandoned", "USER_ABANDONED"]),
         _ => raw,
     }
     .to_string()
+}
+
+/// `(finalStatus, smartStatus)` of a conversation still in progress, in the open spellings
+/// records show.
+fn open_status(p: &mut Pen) -> (String, String) {
+    let (fin, smart) = match p.index(10) {
+        0..6 => ("", "ACTIVE"),
+        6..8 => ("TRANSIENT_OPEN", ""),
+        8 => ("", "IN PROGRESS"),
+        _ => ("OPEN", "ACTIVE"),
+    };
+    (fin.into(), smart.into())
 }
 
 fn remark(disposition: &str) -> &'static str {
@@ -285,6 +335,24 @@ impl Customer {
 }
 
 fn meta_info(p: &mut Pen, c: &Conversation, who: &Customer) -> Value {
+    let mut meta = meta_fields(p, c, who);
+    if let (Some(intent), Value::Object(m)) = (&c.last_intent, &mut meta) {
+        let automation = c.automation_bot_ids.first().cloned().unwrap_or_default();
+        m.insert(
+            "agentTransferConfig".into(),
+            json!({
+                "overrideAgents": false,
+                "automationBotId": automation,
+                "lastIntentName": intent,
+                // What the customer typed: free text, never read.
+                "lastIntentuserInput": format!("{} please, it's {}", intent, who.first),
+            }),
+        );
+    }
+    meta
+}
+
+fn meta_fields(p: &mut Pen, c: &Conversation, who: &Customer) -> Value {
     let identity = json!([{"val": who.channel_user_id(c), "type": "mapped"}]);
     match (c.kind, &c.channel) {
         (Kind::Campaign, _) => json!({
@@ -306,7 +374,6 @@ fn meta_info(p: &mut Pen, c: &Conversation, who: &Customer) -> Value {
             "firstName": "",
             "lastName": "",
             "identities": identity,
-            "agentTransferConfig": {"automationBotId": AUTOMATION_BOT_ID, "lastIntentName": "Pay Bill"},
             "transcribeConfig": {"transcribe": true},
         }),
         _ => json!({
@@ -322,17 +389,23 @@ fn meta_info(p: &mut Pen, c: &Conversation, who: &Customer) -> Value {
     }
 }
 
-fn customer_info(p: &mut Pen, who: &Customer) -> Value {
-    if who.blank_info {
-        return json!({"CustomerPhone": "", "CenterPhone": "", "CustomerFirstName": "",
-            "CustomerLastName": "", "CustomerEmail": ""});
+/// `customerinfo`: the customer's PII, and the direction when the record is v1-shaped.
+fn customer_info(p: &mut Pen, who: &Customer, direction: Option<&str>) -> Value {
+    let mut info = if who.blank_info {
+        json!({"CustomerPhone": "", "CenterPhone": "", "CustomerFirstName": "",
+            "CustomerLastName": "", "CustomerEmail": ""})
+    } else {
+        let center = if p.chance(0.5) { "+14025550100" } else { "" };
+        json!({
+            "CustomerPhone": who.phone,
+            "CenterPhone": center,
+            "CustomerFirstName": who.first,
+            "CustomerLastName": who.last,
+            "CustomerEmail": who.email,
+        })
+    };
+    if let (Some(d), Value::Object(m)) = (direction, &mut info) {
+        m.insert("Direction".into(), json!(d));
     }
-    let center = if p.chance(0.5) { "+14025550100" } else { "" };
-    json!({
-        "CustomerPhone": who.phone,
-        "CenterPhone": center,
-        "CustomerFirstName": who.first,
-        "CustomerLastName": who.last,
-        "CustomerEmail": who.email,
-    })
+    info
 }

@@ -14,6 +14,7 @@ pub(crate) const TAG_SHUFFLE: u64 = 0x7368_7566;
 pub(crate) const TAG_RENDER: u64 = 0x7265_6e64;
 pub(crate) const TAG_ID: u64 = 0x6964_6964;
 pub(crate) const TAG_TAIL: u64 = 0x7461_696c;
+pub(crate) const TAG_MORE: u64 = 0x6d6f_7265;
 
 /// SplitMix64: a bijection on `u64` with good avalanche. Being a bijection matters for ids:
 /// distinct keys can never collide.

@@ -184,3 +184,25 @@ pub(crate) const DISPOSITIONS: [&str; 4] = [
 /// Spellings of the DROP-OFF marker seen across tenants; all compare equal to `dropoff`.
 pub(crate) const DROPOFF_SPELLINGS: [&str; 5] =
     ["DROP-OFF", "Drop-off", "dropoff", "DROP OFF", "Drop_Off"];
+
+/// The bots of the simulated tenant: `botId`s of the app each channel starts in, and the
+/// automation bot that hands conversations to agents (`automationBotIDs`).
+pub const BOTS: [&str; 4] = [
+    "st-1d7611fa-908a-5f0c-8871-f7ea97a05a11",
+    "st-df029793-114e-55ab-9d80-8777af8a5a16",
+    "st-d567cae4-0d18-577f-8944-3d6fbde05a17",
+    "st-4b6a22d1-b8e5-533d-8020-93f847a95a18",
+];
+
+/// The automation bot (`automationBotIDs`).
+pub const AUTOMATION_BOT: &str = "st-e5c6ae6b-c388-5acd-93b7-bada87a75a12";
+
+/// `lastIntentName` values of conversations the bot handed on (their slugs are the `intent`
+/// label).
+pub(crate) const INTENTS: [&str; 5] = [
+    "Pay Bill",
+    "ConnectToAgent",
+    "agent transfer",
+    "Billing Question",
+    "Cancel Subscription",
+];

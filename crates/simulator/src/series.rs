@@ -47,7 +47,10 @@ struct Hist {
     bounds: Vec<f64>,
     /// Observations per bucket (not cumulative); the last slot is `+Inf`.
     counts: Vec<u64>,
-    sum: f64,
+    /// In thousandths: every simulated duration is a whole number of milliseconds, and adding
+    /// them as integers keeps the sum exact in any order (a callback's opt-in instant carries
+    /// any millisecond, so its waits are not multiples of a binary fraction).
+    sum_milli: i64,
     count: u64,
 }
 
@@ -82,7 +85,7 @@ impl SeriesSet {
                     .collect(),
                 bounds: bounds.to_vec(),
                 counts: vec![0; bounds.len() + 1],
-                sum: 0.0,
+                sum_milli: 0,
                 count: 0,
             });
         let slot = h
@@ -91,7 +94,7 @@ impl SeriesSet {
             .position(|b| v <= *b)
             .unwrap_or(h.bounds.len());
         h.counts[slot] += 1;
-        h.sum += v;
+        h.sum_milli += (v * 1000.0).round() as i64;
         h.count += 1;
     }
 
@@ -115,7 +118,10 @@ impl SeriesSet {
                     .map_or_else(|| "+Inf".to_string(), |b| b.to_string());
                 out.insert(series_key(&bucket, &labels, Some(&le)), cumulative as f64);
             }
-            out.insert(series_key(&format!("{}_sum", h.name), &labels, None), h.sum);
+            out.insert(
+                series_key(&format!("{}_sum", h.name), &labels, None),
+                h.sum_milli as f64 / 1000.0,
+            );
             out.insert(
                 series_key(&format!("{}_count", h.name), &labels, None),
                 h.count as f64,

@@ -118,21 +118,31 @@ impl<'a> Facts<'a> {
             out.add("smartassist_queue_entries_total", &l, 1.0);
             if let Some(s) = e.segments.iter().find(|s| s.is_answered()) {
                 out.add("smartassist_queue_answered_total", &l, 1.0);
-                if let Some(wait) = s.accepted_at.map(|t| secs(t - e.q.enter)) {
-                    observe(
+                match (&e.q.callback, s.accepted_at) {
+                    // The customer was called back: the wait counts from opting in, and is no
+                    // queue wait.
+                    (Some(cb), Some(t)) => observe(
+                        out,
+                        "smartassist_callback_wait_seconds",
+                        &l,
+                        &self.b.callback_wait,
+                        secs(t - cb.opted_at),
+                    ),
+                    (None, Some(t)) => observe(
                         out,
                         "smartassist_queue_wait_seconds",
                         &l,
                         &self.b.queue_wait,
-                        wait,
-                    );
+                        secs(t - e.q.enter),
+                    ),
+                    (_, None) => {}
                 }
             } else if e.q.callback.is_none() {
                 if i + 1 < n {
                     out.add("smartassist_queue_overflows_total", &l, 1.0);
                 } else {
                     out.add("smartassist_queue_abandoned_total", &l, 1.0);
-                    let waited = secs(self.c.end - e.q.enter);
+                    let waited = secs(self.c.counted_end() - e.q.enter);
                     let bounds = &self.b.abandon_time;
                     observe(
                         out,
@@ -163,7 +173,32 @@ impl<'a> Facts<'a> {
         for s in &self.loose {
             self.segment(out, s, &no_queue);
         }
+        self.transfers(out);
         self.conversation(out);
+    }
+
+    /// Transfers and supervisor joins: every agent segment, answered or not, in document order
+    /// (segments before any queue entry come first); one that follows an answered segment is a
+    /// transfer.
+    fn transfers(&self, out: &mut SeriesSet) {
+        let mut answered_before = false;
+        let mut see = |out: &mut SeriesSet, s: &AgentSegment, l: &[(&str, &str)]| {
+            if answered_before {
+                out.add("smartassist_transfers_total", l, 1.0);
+            }
+            answered_before |= s.is_answered();
+            out.add("smartassist_supervisor_joins_total", l, f64::from(s.joined));
+        };
+        let no_queue = self.labels("", "");
+        for s in &self.loose {
+            see(out, s, &no_queue);
+        }
+        for e in &self.entries {
+            let l = self.labels(&e.id, &e.name);
+            for s in &e.segments {
+                see(out, s, &l);
+            }
+        }
     }
 
     fn segment(&self, out: &mut SeriesSet, s: &AgentSegment, l: &[(&str, &str)]) {
@@ -211,6 +246,19 @@ impl<'a> Facts<'a> {
             );
         }
         out.add("smartassist_consults_total", l, s.consults.len() as f64);
+        if let Some(hold) = s.hold {
+            observe(out, "smartassist_hold_seconds", l, &b.hold, f64::from(hold));
+        }
+        if let Some(accepted) = s.accepted_at {
+            let ring = secs(accepted - s.assigned_at);
+            observe(
+                out,
+                "smartassist_agent_accept_seconds",
+                l,
+                &b.agent_accept,
+                ring,
+            );
+        }
     }
 
     fn answered_anywhere(&self) -> bool {
@@ -221,20 +269,25 @@ impl<'a> Facts<'a> {
             .any(|s| s.is_answered())
     }
 
+    /// DESIGN §4's outcome, first match wins.
     fn outcome(&self) -> &'static str {
         let c = self.c;
         let dropped = is_dropoff(&c.reason)
             || c.dispositions.iter().any(|d| is_dropoff(d))
             || c.campaign
                 .as_ref()
-                .is_some_and(|ci| is_dropoff(&ci.contact_status));
-        if dropped {
-            "dropped"
-        } else if self.answered_anywhere() {
+                .is_some_and(|ci| is_dropoff(&ci.contact_status))
+            || norm(&c.final_status) == "dropped";
+        let agent_assist = self.channel == "agent_assist";
+        if self.answered_anywhere() {
             "agent_handled"
-        } else if !self.entries.is_empty() {
+        } else if dropped {
+            "dropped"
+        } else if !self.entries.is_empty() || norm(&c.final_status) == "userabandoned" {
             "unanswered"
-        } else if norm(&c.final_status) == "botresolved" || norm(&c.smart_status) == "closedatbot" {
+        } else if !agent_assist
+            && (norm(&c.final_status) == "botresolved" || norm(&c.smart_status) == "closedatbot")
+        {
             "bot_resolved"
         } else {
             "other"
@@ -248,9 +301,17 @@ impl<'a> Facts<'a> {
             .last()
             .map_or(("", ""), |e| (e.id.as_str(), e.name.as_str()));
         let l = self.labels(qid, qname);
+        let outcome = self.outcome();
         let mut lo = l.clone();
-        lo.push(("outcome", self.outcome()));
+        lo.push(("outcome", outcome));
         out.add("smartassist_conversations_total", &lo, 1.0);
+        for d in c.dispositions.iter().filter(|d| !d.trim().is_empty()) {
+            let d = non_empty(slug(d), "unknown");
+            let mut ld = l.clone();
+            ld.push(("disposition", &d));
+            out.add("smartassist_dispositions_total", &ld, 1.0);
+        }
+        self.bots(out, outcome);
         match c.survey {
             Some(Survey::Csat(v)) => {
                 observe(
@@ -279,6 +340,12 @@ impl<'a> Facts<'a> {
         if c.voicemail {
             out.add("smartassist_voicemails_total", &short, 1.0);
         }
+        if !c.reason.trim().is_empty() {
+            let reason = non_empty(slug(&c.reason), "unknown");
+            let mut lr = short.to_vec();
+            lr.push(("reason", &reason));
+            out.add("smartassist_conversation_reasons_total", &lr, 1.0);
+        }
         let event = non_empty(slug(&c.disconnecting_event), "none");
         let mut ld = short.to_vec();
         ld.push(("event", &event));
@@ -294,6 +361,38 @@ impl<'a> Facts<'a> {
                 ];
                 out.add("smartassist_campaign_contacts_total", &lc, 1.0);
             }
+        }
+    }
+}
+
+impl Facts<'_> {
+    /// Bot sessions by outcome, and the intent of those that left the bot for a queue or an
+    /// agent. The bot is `botId`, else the first of `automationBotIDs`.
+    fn bots(&self, out: &mut SeriesSet, outcome: &str) {
+        let c = self.c;
+        let bot = Some(c.bot_id.trim()).filter(|b| !b.is_empty()).or_else(|| {
+            c.automation_bot_ids
+                .iter()
+                .map(|b| b.trim())
+                .find(|b| !b.is_empty())
+        });
+        let Some(bot) = bot else {
+            return;
+        };
+        let l = [
+            ("source", self.source),
+            ("bot", bot),
+            ("channel", self.channel.as_str()),
+            ("outcome", outcome),
+        ];
+        out.add("smartassist_bot_sessions_total", &l, 1.0);
+        if !c.destinations.is_empty() {
+            let intent = non_empty(
+                c.last_intent.as_deref().map(slug).unwrap_or_default(),
+                "unknown",
+            );
+            let l = [("source", self.source), ("bot", bot), ("intent", &intent)];
+            out.add("smartassist_bot_escalations_total", &l, 1.0);
         }
     }
 }

@@ -142,7 +142,60 @@ fn scenarios() -> Vec<Conversation> {
         contact_status: "answered".into(),
     });
     g.disconnecting_event = "Agent Hangup".into();
-    vec![a, b, c, d, e, f, g]
+
+    // H: voice, Sales, a callback opted at 30.25 s and accepted at 190 s, answered at 203 s
+    // (assigned 200 s): 150 s with 40 s on hold, two supervisors joined; then transferred to
+    // a second agent (assigned 360 s, accepted 361 s, 60 s). Wrapped up Resolved and DROP-OFF,
+    // reason "Billing Question"; the bot " st-bot-1 " escalated on "Pay Bill".
+    let mut h = conv("h", Channel::Voice, Some(Inbound), 0.0, 500.0);
+    let mut qh = queue("qu-s", "Sales", 5.0);
+    qh.callback = Some(Callback {
+        opted_at: at(30.25),
+        accepted_at: Some(at(190.0)),
+    });
+    let mut sh = answered(200.0, 203.0, 150);
+    sh.hold = Some(40);
+    sh.joined = 2;
+    qh.responding = Some(sh);
+    h.destinations.push(Destination::Queue(qh));
+    h.destinations
+        .push(Destination::Agent(answered(360.0, 361.0, 60)));
+    h.dispositions = vec!["Resolved".into(), "DROP-OFF".into()];
+    h.reason = "Billing Question".into();
+    h.bot_id = " st-bot-1 ".into();
+    h.last_intent = Some("Pay Bill".into());
+
+    // I: an agent-assist session closed at the bot, named only in automationBotIDs.
+    let mut i = conv("i", Channel::Other("AgentAssistV2".into()), None, 0.0, 30.0);
+    i.conversation_id = None;
+    i.kind = Kind::AgentAssist;
+    i.final_status = "BotResolved".into();
+    i.smart_status = "CLOSED AT BOT".into();
+    i.automation_bot_ids = vec!["  ".into(), "st-aa".into()];
+
+    // J: an rtm (web SDK) bot session, finalStatus Dropped although closed at the bot.
+    let mut j = conv("j", Channel::Other("rtm".into()), None, 0.0, 20.0);
+    j.kind = Kind::BotOnly;
+    j.final_status = "DROPPED".into();
+    j.smart_status = "CLOSED AT BOT".into();
+
+    // K: USER ABANDONED before reaching any queue.
+    let mut k = conv("k", Channel::Voice, Some(Inbound), 0.0, 15.0);
+    k.final_status = "USER ABANDONED".into();
+    k.disconnecting_event = "Customer Hangup".into();
+
+    // L: Billing, offered to an agent at 25 s who did not respond, abandoned; the record
+    // leaves out its end, so it ends at the latest instant it shows (25 s), not at 100 s.
+    let mut l = conv("l", Channel::Voice, Some(Inbound), 0.0, 100.0);
+    l.end_hidden = true;
+    let mut ql = queue("qu-b", "Billing", 10.0);
+    ql.non_responding.push(NoResponse {
+        agent: 2,
+        assigned_at: at(25.0),
+        event: "Ring No Answer".into(),
+    });
+    l.destinations.push(Destination::Queue(ql));
+    vec![a, b, c, d, e, f, g, h, i, j, k, l]
 }
 
 struct Expect(BTreeMap<String, f64>);
@@ -344,11 +397,12 @@ fn truth_of_hand_built_conversations_matches_hand_computed_series() {
 
     x.counter("smartassist_queue_entries_total", &la, 1.0);
     x.counter("smartassist_queue_abandoned_total", &la, 1.0);
+    // E's 30 s and L's 15 s (see L below).
     x.hist(
         "smartassist_queue_abandon_time_seconds",
         &la,
         &b.abandon_time,
-        &[30.0],
+        &[30.0, 15.0],
     );
     x.counter(
         "smartassist_conversations_total",
@@ -409,6 +463,177 @@ fn truth_of_hand_built_conversations_matches_hand_computed_series() {
         1.0,
     );
 
+    // Time to accept: A 22 - 20 = 2 (Billing), B 127.5 - 120 = 7.5 (qu-d), G 15 - 5 = 10 (no
+    // queue). B's missed segment follows its answered one: a transfer. E's DROP-OFF counts
+    // among the dispositions, by the conversation's queue.
+    x.hist(
+        "smartassist_agent_accept_seconds",
+        &la,
+        &b.agent_accept,
+        &[2.0],
+    );
+    x.hist(
+        "smartassist_agent_accept_seconds",
+        &ld,
+        &b.agent_accept,
+        &[7.5],
+    );
+    x.hist(
+        "smartassist_agent_accept_seconds",
+        &lo,
+        &b.agent_accept,
+        &[10.0],
+    );
+    x.counter("smartassist_transfers_total", &ld, 1.0);
+    x.counter(
+        "smartassist_dispositions_total",
+        &with(&la, "disposition", "drop_off"),
+        1.0,
+    );
+
+    // H: the callback's wait is 203 - 30.25 = 172.75 s, and no queue wait.
+    x.counter("smartassist_queue_entries_total", &ls, 1.0);
+    x.counter("smartassist_queue_answered_total", &ls, 1.0);
+    x.counter("smartassist_callbacks_opted_total", &ls, 1.0);
+    x.counter("smartassist_callbacks_accepted_total", &ls, 1.0);
+    x.hist(
+        "smartassist_callback_wait_seconds",
+        &ls,
+        &b.callback_wait,
+        &[172.75],
+    );
+    x.counter("smartassist_agent_interactions_total", &ls, 2.0);
+    x.hist(
+        "smartassist_interaction_seconds",
+        &ls,
+        &b.interaction,
+        &[150.0, 60.0],
+    );
+    x.hist(
+        "smartassist_handle_time_seconds",
+        &ls,
+        &b.handle_time,
+        &[150.0, 60.0],
+    );
+    x.hist("smartassist_hold_seconds", &ls, &b.hold, &[40.0]);
+    x.hist(
+        "smartassist_agent_accept_seconds",
+        &ls,
+        &b.agent_accept,
+        &[3.0, 1.0],
+    );
+    x.counter("smartassist_transfers_total", &ls, 1.0);
+    x.counter("smartassist_supervisor_joins_total", &ls, 2.0);
+    x.counter(
+        "smartassist_conversations_total",
+        &with(&ls, "outcome", "agent_handled"),
+        1.0,
+    );
+    for d in ["resolved", "drop_off"] {
+        x.counter(
+            "smartassist_dispositions_total",
+            &with(&ls, "disposition", d),
+            1.0,
+        );
+    }
+    x.counter(
+        "smartassist_conversation_reasons_total",
+        &with(&voice_in, "reason", "billing_question"),
+        1.0,
+    );
+    x.counter(
+        "smartassist_disconnects_total",
+        &with(&voice_in, "event", "none"),
+        1.0,
+    );
+    x.counter(
+        "smartassist_bot_sessions_total",
+        &[
+            ("source", "t"),
+            ("bot", "st-bot-1"),
+            ("channel", "voice"),
+            ("outcome", "agent_handled"),
+        ],
+        1.0,
+    );
+    x.counter(
+        "smartassist_bot_escalations_total",
+        &[("source", "t"), ("bot", "st-bot-1"), ("intent", "pay_bill")],
+        1.0,
+    );
+
+    // I: its own channel, and never bot_resolved.
+    let li = q("agent_assist", "unknown", "", "");
+    x.counter(
+        "smartassist_conversations_total",
+        &with(&li, "outcome", "other"),
+        1.0,
+    );
+    x.counter(
+        "smartassist_disconnects_total",
+        &[
+            ("source", "t"),
+            ("channel", "agent_assist"),
+            ("direction", "unknown"),
+            ("event", "none"),
+        ],
+        1.0,
+    );
+    x.counter(
+        "smartassist_bot_sessions_total",
+        &[
+            ("source", "t"),
+            ("bot", "st-aa"),
+            ("channel", "agent_assist"),
+            ("outcome", "other"),
+        ],
+        1.0,
+    );
+
+    // J: rtm is chat; Dropped although closed at the bot.
+    x.counter(
+        "smartassist_conversations_total",
+        &with(&lf, "outcome", "dropped"),
+        1.0,
+    );
+    x.counter(
+        "smartassist_disconnects_total",
+        &with(&chat_unknown, "event", "none"),
+        1.0,
+    );
+
+    // K: USER ABANDONED without a queue is unanswered.
+    let lk = q("voice", "inbound", "", "");
+    x.counter(
+        "smartassist_conversations_total",
+        &with(&lk, "outcome", "unanswered"),
+        1.0,
+    );
+    x.counter(
+        "smartassist_disconnects_total",
+        &with(&voice_in, "event", "customer_hangup"),
+        1.0,
+    );
+
+    // L: abandoned after 25 - 10 = 15 s (its latest instant, the offer), not 90 s.
+    x.counter("smartassist_queue_entries_total", &la, 1.0);
+    x.counter("smartassist_queue_abandoned_total", &la, 1.0);
+    x.counter(
+        "smartassist_agent_no_responses_total",
+        &with(&la, "event", "ring_no_answer"),
+        1.0,
+    );
+    x.counter(
+        "smartassist_conversations_total",
+        &with(&la, "outcome", "unanswered"),
+        1.0,
+    );
+    x.counter(
+        "smartassist_disconnects_total",
+        &with(&voice_in, "event", "none"),
+        1.0,
+    );
+
     let got = truth_of(&scenarios(), "t", &b);
     let missing: Vec<_> = x.0.iter().filter(|(k, v)| got.get(*k) != Some(v)).collect();
     let extra: Vec<_> = got.iter().filter(|(k, _)| !x.0.contains_key(*k)).collect();
@@ -425,10 +650,14 @@ fn truth_by_start_and_by_end_select_different_conversations() {
         c.disconnecting_event = id.into();
         c
     };
-    // x: starts before the window, ends in it. y: starts in it, ends after it.
+    // x: starts before the window, ends in it. y: starts in it, ends after it. z: ends after
+    // the window, but its record leaves the end out and shows nothing after its start, so
+    // it is placed at its start, in the window.
+    let mut z = mk("z", 100.0, 5000.0);
+    z.end_hidden = true;
     let cfg = SimConfig {
         rate_per_min: 0.0,
-        scripted: vec![mk("x", -60.0, 60.0), mk("y", 1800.0, 5400.0)],
+        scripted: vec![mk("x", -60.0, 60.0), mk("y", 1800.0, 5400.0), z],
         ..Default::default()
     };
     let clock = ManualClock::new(at(3600.0));
@@ -456,7 +685,7 @@ fn truth_by_start_and_by_end_select_different_conversations() {
     clock.set(at(7200.0));
     let by_start = sim.truth(TruthBy::Start, from, to, "t", &b);
     assert_eq!(by_start.get(&key("y")), Some(&1.0));
-    assert!(!sim
-        .truth(TruthBy::End, from, to, "t", &b)
-        .contains_key(&key("y")));
+    let by_end = sim.truth(TruthBy::End, from, to, "t", &b);
+    assert!(!by_end.contains_key(&key("y")));
+    assert_eq!(by_end.get(&key("z")), Some(&1.0));
 }

@@ -7,6 +7,7 @@
 //! - [`procs`]: child processes killed on drop, and the lock that keeps the heavy tests (real
 //!   servers, the CPU saturated) from running at the same time.
 //! - [`exposition`]: a text exposition read back into samples.
+//! - [`expect`]: hand-worked expected series, compared with a replay.
 //! - [`harness`]: the clock-driven exporter polling the in-process simulator.
 //! - [`sim`]: the simulator serving real HTTP, and a client that speaks its API.
 //! - [`tamper`]: a man in the middle that replaces chosen simulator answers.
@@ -18,6 +19,7 @@
 
 pub mod backfill;
 pub mod binary;
+pub mod expect;
 pub mod exposition;
 pub mod grafana;
 pub mod harness;
