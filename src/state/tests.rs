@@ -491,7 +491,7 @@ async fn label_sets_beyond_max_series_fold_into_other_and_are_counted() {
     );
     let bounds = AllBounds::new(&Buckets::default());
     let per_set = crate::metrics::state::series_per_label_set(&bounds);
-    assert_eq!(per_set, 130, "with the default buckets");
+    assert_eq!(per_set, 174, "with the default buckets");
     let body = serde_json::to_vec(
         &json!({ "data": sim.records_between(now - Duration::minutes(90), now, 0) }),
     )
@@ -503,6 +503,7 @@ async fn label_sets_beyond_max_series_fold_into_other_and_are_counted() {
             tz_offset_minutes: 0,
             bounds: &bounds,
             limits,
+            read_at: now.timestamp_millis(),
         };
         ingest_body(&body, ctx, &mut seen.in_window(now), &mut kpis).unwrap();
         kpis
