@@ -14,7 +14,7 @@
 use std::borrow::Borrow;
 use std::cmp::Ordering;
 
-use crate::metrics::state::QueueLabels;
+use crate::metrics::keys::QueueLabels;
 
 /// [`QueueLabels`] borrowed. Hashes exactly as `QueueLabels` does (same fields, same order, and
 /// a `String` hashes as its `str`), which `Equivalent` requires.

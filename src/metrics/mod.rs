@@ -4,6 +4,7 @@
 //! - [`state`]: KPI values as plain data, per source and label set.
 //! - [`histogram`]: a restorable histogram with exact milli-unit sums.
 //! - [`guard`]: label length and cardinality caps.
+//! - [`keys`]: the per-queue series' label key, which both the state and `lookup` use.
 //! - `lookup`: finding a series by borrowed label values, so a record allocates nothing.
 //! - [`gzip`]: one gzip member from a precompressed head and a fresh tail.
 //! - [`collector`]: the state as a `prometheus` collector (the reference encoding).
@@ -16,6 +17,7 @@ pub mod collector;
 pub mod guard;
 pub mod gzip;
 pub mod histogram;
+pub mod keys;
 mod lookup;
 pub mod selfmetrics;
 pub mod state;

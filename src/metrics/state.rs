@@ -12,6 +12,7 @@ use crate::kpi::{Facts, Outcome, QueueFate, QueueRef, SegmentFacts};
 use crate::metrics::catalog::{CSAT_BOUNDS, NPS_BOUNDS};
 use crate::metrics::guard::{truncate, LabelGuard, OTHER};
 use crate::metrics::histogram::{Bounds, Histogram};
+pub use crate::metrics::keys::QueueLabels;
 use crate::metrics::lookup::{self, LabelsRef};
 
 /// Bucket bounds of every histogram family, resolved once from config.
@@ -58,19 +59,6 @@ impl AllBounds {
             nps: Bounds::new(&NPS_BOUNDS),
         }
     }
-}
-
-/// Label values of the per-queue families (plus `source`, which is the map key above them).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct QueueLabels {
-    /// `queue_id`
-    pub queue_id: String,
-    /// `queue`
-    pub queue: String,
-    /// `channel`
-    pub channel: String,
-    /// `direction`
-    pub direction: &'static str,
 }
 
 /// Every per-queue series of one label set. Created whole, so all of them exist at 0 from the

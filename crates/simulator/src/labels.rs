@@ -5,28 +5,7 @@
 //! text alone.
 
 use super::model::{Channel, Direction, QueueEntry};
-
-/// Comparison form of an enumerated value: lower-case, non-alphanumerics dropped (§1).
-pub fn norm(s: &str) -> String {
-    s.chars()
-        .filter(|c| c.is_alphanumeric())
-        .flat_map(|c| c.to_lowercase())
-        .collect()
-}
-
-/// A slug: trim, lower-case, every run of characters outside ASCII `a-z0-9` becomes one `_`,
-/// leading and trailing `_` dropped.
-pub fn slug(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.trim().to_lowercase().chars() {
-        if c.is_ascii_lowercase() || c.is_ascii_digit() {
-            out.push(c);
-        } else if !out.ends_with('_') {
-            out.push('_');
-        }
-    }
-    out.trim_matches('_').to_string()
-}
+pub use super::normalize::{norm, slug};
 
 /// The `channel` label.
 pub fn channel_label(channel: &Channel) -> String {

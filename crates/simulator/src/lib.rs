@@ -15,7 +15,8 @@
 //! - `lifecycle`, `generate`, `store`: one conversation's life; one minute's arrivals,
 //!   bursts and incidents; a bounded cache of minutes.
 //! - `render`, `render_dest`, `pen`, `timefmt`: API JSON with its quirks.
-//! - [`truth`], [`series`], [`labels`]: KPI truth, series identities, label normalisation.
+//! - [`truth`], [`series`], [`labels`], `normalize`: KPI truth, series identities, label
+//!   normalisation (its two string forms in a module that imports nothing).
 //! - `request`, `select`, [`auth`], `faults`, [`stats`], [`server`], `run`: the protocol.
 
 pub mod auth;
@@ -24,6 +25,7 @@ mod generate;
 pub mod labels;
 mod lifecycle;
 pub mod model;
+mod normalize;
 mod pen;
 mod render;
 mod render_dest;

@@ -299,7 +299,7 @@ impl AgentSegment {
         match &self.status {
             SegmentStatus::Answered => true,
             SegmentStatus::Other(s) => {
-                super::labels::norm(s) == "answered"
+                super::normalize::norm(s) == "answered"
                     || (s.trim().is_empty() && self.accepted_at.is_some())
             }
         }
