@@ -32,7 +32,8 @@
 //! - [`status`]: per-source status and readiness, written by the poller, read by the server.
 //! - [`reload`]: SIGHUP and `POST /-/reload`: re-read the config, carry each source's progress over.
 //! - [`probe`]: `check-config --probe`, one tiny query per source, problems in plain words.
-//! - [`app`]: the running exporter, everything above wired together.
+//! - [`app`]: the running exporter, everything above wired together: its parts, the pollers
+//!   factory, reload, and `run` for server and demo mode alike.
 //! - [`backfill`]: a past range as OpenMetrics files for promtool, each conversation at its end.
 //! - [`demo`]: `--demo`, the exporter against the in-process simulator.
 //! - [`simulator`]: a faithful, seeded SmartAssist API with fault injection and exact KPI truth.
@@ -55,7 +56,8 @@ pub mod metrics;
 pub mod model;
 pub mod poller;
 pub mod probe;
-pub mod reload;
+/// Where it always was; it lives in [`app`], whose pollers factory it uses.
+pub use app::reload;
 pub mod replay;
 pub mod shutdown;
 pub use smartassist_simulator as simulator;

@@ -124,15 +124,12 @@ async fn run_server(config: Config, path: PathBuf, web: WebArgs) -> anyhow::Resu
         .await
         .with_context(|| format!("cannot listen on {}", web.listen_address))?;
     tracing::info!(sources = config.sources.len(), "starting");
-    app::run_reloadable(
-        config,
-        Some(path),
-        Arc::new(SystemClock),
-        listener,
+    app::run(app::RunOptions {
+        config_path: Some(path),
         telemetry_path,
-        web_config,
-        stop,
-    )
+        web: web_config,
+        ..app::RunOptions::new(config, listener, stop)
+    })
     .await
     .map_err(app_error)?;
     Ok(())
@@ -188,15 +185,11 @@ async fn run_demo(opts: demo::DemoOptions, web: WebArgs) -> anyhow::Result<()> {
         display_address(web.listen_address),
         telemetry_path
     );
-    app::run_reloadable(
-        config,
-        None,
-        Arc::new(SystemClock),
-        listener,
+    app::run(app::RunOptions {
         telemetry_path,
-        web_config,
-        stop,
-    )
+        web: web_config,
+        ..app::RunOptions::new(config, listener, stop)
+    })
     .await
     .map_err(app_error)?;
     let _ = stop_sim.send(());

@@ -13,7 +13,6 @@ use std::time::Duration as StdDuration;
 use chrono::Duration;
 use smartassist_exporter::app;
 use smartassist_exporter::client::{RouterTransport, Transport};
-use smartassist_exporter::clock::SystemClock;
 use smartassist_exporter::config::{Auth, Config};
 use smartassist_exporter::simulator::{At, BurstSpec, SimConfig};
 use tokio::sync::oneshot;
@@ -57,18 +56,14 @@ impl Exporter {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(app::run_reloadable(
-            config,
-            Some(path),
-            Arc::new(SystemClock),
-            listener,
-            "/metrics".parse().unwrap(),
+        let task = tokio::spawn(app::run(app::RunOptions {
+            config_path: Some(path),
             // As with --web.enable-lifecycle: these tests reload through POST /-/reload.
-            smartassist_exporter::http::WebConfig::default().with_lifecycle(true),
-            async {
+            web: smartassist_exporter::http::WebConfig::default().with_lifecycle(true),
+            ..app::RunOptions::new(config, listener, async {
                 let _ = stopped.await;
-            },
-        ));
+            })
+        }));
         Self {
             dir,
             base,

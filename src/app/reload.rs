@@ -31,11 +31,14 @@ use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
-use crate::app::{self, App};
 use crate::client::{LimiterRegistry, Transport, TransportError};
 use crate::clock::Clock;
 use crate::config::{Config, ConfigError, SourceConfig};
 use crate::poller::SourcePoller;
+
+use super::error::AppError;
+use super::parts::App;
+use super::pollers::pollers_with_budgets;
 
 /// How a source reaches its API: [`crate::client::HttpTransport`] in production.
 pub type TransportFn =
@@ -105,9 +108,9 @@ pub struct Supervisor {
 }
 
 impl Supervisor {
-    /// Starts `pollers` (built from `config` with `budgets`), records the config as loaded,
-    /// routes `app`'s `POST /-/reload` here and listens for SIGHUP. Reloads are served once
-    /// [`Supervisor::run`] runs.
+    /// Starts `pollers` (built from `config` with `budgets`), records the config as loaded
+    /// and listens for SIGHUP. Returns the handle `POST /-/reload` goes to (the web server's
+    /// view holds it); reloads are served once [`Supervisor::run`] runs.
     pub fn start(
         config: Config,
         config_path: Option<PathBuf>,
@@ -116,12 +119,11 @@ impl Supervisor {
         budgets: Arc<LimiterRegistry>,
         pollers: Vec<SourcePoller>,
         transport: TransportFn,
-    ) -> Self {
+    ) -> (Self, ReloadHandle) {
         let (tx, requests) = mpsc::channel(8);
-        let _ = app.reloader.set(ReloadHandle { requests: tx });
         app.metrics.own.config_loaded(clock.now());
         let (stop, running) = spawn(pollers);
-        Self {
+        let supervisor = Self {
             config,
             config_path,
             app,
@@ -132,7 +134,8 @@ impl Supervisor {
             running,
             requests,
             hangups: Hangups::install(),
-        }
+        };
+        (supervisor, ReloadHandle { requests: tx })
     }
 
     /// Serves reloads until `stopped` turns true (or its sender goes), then stops the pollers
@@ -186,7 +189,7 @@ impl Supervisor {
         for source in &new.sources {
             let transport = (self.transport)(source).map_err(|e| {
                 ReloadError::Client(
-                    app::AppError::Transport {
+                    AppError::Transport {
                         source_name: source.name.clone(),
                         message: e.to_string(),
                     }
@@ -204,7 +207,7 @@ impl Supervisor {
         for name in &changes.removed {
             self.app.store.forget(name).await;
         }
-        let mut pollers = app::pollers_with_budgets(
+        let mut pollers = pollers_with_budgets(
             &new,
             &self.app,
             self.clock.clone(),

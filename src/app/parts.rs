@@ -1,0 +1,140 @@
+//! The exporter's shared parts: the metrics and status the web server reads, the checkpoint
+//! store the pollers commit to, and the restored state not yet handed to a poller.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Utc};
+
+use crate::config::Config;
+use crate::http::{ExporterView, Exposition, SourceStatus};
+use crate::metrics::Metrics;
+use crate::state::{self, SourceState, StateError, StateStore};
+use crate::status::StatusBoard;
+
+/// Everything the web server reads, and the state store the pollers commit to.
+pub struct App {
+    /// Registry, published KPI state and self-metrics.
+    pub metrics: Arc<Metrics>,
+    /// Per-source status and readiness.
+    pub status: Arc<StatusBoard>,
+    /// Checkpoints each tick, then publishes it.
+    pub store: Arc<StateStore>,
+    /// Restored poller state not yet handed to a poller ([`super::pollers`] takes it).
+    restored: Mutex<BTreeMap<String, SourceState>>,
+}
+
+impl App {
+    /// Metrics and status for `config`'s sources, every series at 0. With `state.path` set,
+    /// the first commit replaces whatever checkpoint is there; [`App::restore`] reads it.
+    pub fn new(config: &Config) -> Self {
+        Self::with_restored(config, BTreeMap::new())
+    }
+
+    /// As [`App::new`], continuing from the checkpoint at `state.path` when there is one
+    /// (see [`state::load`]): counters resume, pollers built by [`super::pollers`] continue from the
+    /// restored watermarks, rescans and seen ids. Restored sources no longer configured are
+    /// dropped; a source whose account or stream changed starts fresh. A `state.path` whose
+    /// directory cannot be written is refused (a config error naming the key).
+    pub fn restore(config: &Config, now: DateTime<Utc>) -> Result<Self, StateError> {
+        if let Some(path) = &config.state.path {
+            state::check_writable(path)?;
+        }
+        let restored = match &config.state.path {
+            Some(path) => state::load(path, &config.buckets, now)?
+                .map(|r| r.sources)
+                .unwrap_or_default(),
+            None => BTreeMap::new(),
+        };
+        Ok(Self::with_restored(config, restored))
+    }
+
+    fn with_restored(config: &Config, mut restored: BTreeMap<String, SourceState>) -> Self {
+        restored.retain(|name, s| {
+            match config.sources.iter().find(|c| &c.name == name) {
+                None => {
+                    tracing::info!(source = %name, "checkpointed source is no longer configured: dropped");
+                    false
+                }
+                Some(c) if state::identity(&c.account_id, &c.stream_id) != s.identity => {
+                    tracing::warn!(source = %name, "checkpointed source now names another account or stream: starting it fresh");
+                    false
+                }
+                Some(_) => true,
+            }
+        });
+        let names: Vec<&str> = config.sources.iter().map(|s| s.name.as_str()).collect();
+        let metrics = Arc::new(Metrics::new(
+            &config.buckets,
+            &config.limits,
+            names.iter().copied(),
+        ));
+        if !restored.is_empty() {
+            {
+                let mut kpis = metrics.kpis.write().unwrap_or_else(|e| e.into_inner());
+                for (name, s) in &restored {
+                    kpis.sources.insert(name.clone(), s.kpis.clone());
+                }
+            }
+            metrics.publish();
+        }
+        let store = Arc::new(StateStore::new(
+            config.state.path.clone(),
+            &config.buckets,
+            metrics.clone(),
+            &restored,
+        ));
+        Self {
+            metrics,
+            status: Arc::new(StatusBoard::new(names.iter().copied())),
+            store,
+            restored: Mutex::new(restored),
+        }
+    }
+
+    /// The restored state of `source`, handed out once.
+    pub(super) fn take_restored(&self, source: &str) -> Option<SourceState> {
+        self.restored
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(source)
+    }
+}
+
+impl ExporterView for App {
+    fn render_metrics(&self) -> Vec<u8> {
+        self.metrics.encode()
+    }
+
+    fn render_metrics_gzip(&self) -> Option<Vec<u8>> {
+        Some(self.metrics.encode_gzip())
+    }
+
+    fn render_exposition(&self, accept_gzip: bool) -> Exposition {
+        Exposition {
+            chunks: self.metrics.scrape(accept_gzip).into(),
+            gzip: accept_gzip,
+        }
+    }
+
+    fn sources(&self) -> Vec<SourceStatus> {
+        self.status.snapshot()
+    }
+
+    fn ready(&self) -> bool {
+        self.status.ready() && self.store.write_error().is_none()
+    }
+
+    fn readiness(&self) -> Result<(), String> {
+        // A checkpoint that cannot be written holds back every new count while polls still
+        // succeed: not ready, and the reason says which file and why.
+        if let Some(why) = self.store.write_error() {
+            return Err(format!("Not ready: {why}"));
+        }
+        if self.status.ready() {
+            Ok(())
+        } else {
+            Err("Not ready".to_owned())
+        }
+    }
+}
