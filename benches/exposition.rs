@@ -1,4 +1,4 @@
-//! Exposition cost at 2k, 20k and 100k series (issue 9): what one scrape costs (the cached KPI
+//! Exposition cost at 2k, 20k and 100k series: what one scrape costs (the cached KPI
 //! bytes plus self-metrics encoded now, plain and gzip, as `Metrics::scrape` hands them to the
 //! server), and what a publish costs (encoding the whole KPI state once per poll), with its
 //! parts: the direct text encoder, the gzip head, and the `prometheus` crate's encoder it

@@ -1,5 +1,5 @@
-//! 50 concurrent gzip scrapers against a live exporter while a saturated source is polled
-//! (issue 9): scrape latency p50/p99, errors, the poller's progress with and without the load,
+//! 50 concurrent gzip scrapers against a live exporter while a saturated source is polled:
+//! scrape latency p50/p99, errors, the poller's progress with and without the load,
 //! and where a scrape's time goes. The poller runs clock-driven against the in-process
 //! simulator as fast as it can; the scrapers use real HTTP on 127.0.0.1.
 //!

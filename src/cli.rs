@@ -29,7 +29,7 @@ pub const DEFAULT_SIMULATOR_LISTEN: &str = ":9878";
 #[derive(Debug, Parser)]
 #[command(name = "smartassist-exporter", version, about, long_about = None)]
 pub struct Cli {
-    /// Config file (YAML); see the README's config reference.
+    /// Config file (YAML); see docs/configuration.md.
     #[arg(long, value_name = "FILE", env = "SMARTASSIST_EXPORTER_CONFIG")]
     pub config: Option<PathBuf>,
 

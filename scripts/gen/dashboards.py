@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Writes dashboards/*.json: the Grafana dashboards of smartassist-exporter.
 
-Three dashboards, linked to each other (README: "Dashboards"):
+Three dashboards, linked to each other (docs/dashboards.md):
   smartassist-overview  the contact center at a glance: one table row per queue, then trends,
                         filterable by source/queue/channel/direction
   smartassist-queue     one queue of one source in depth
@@ -410,7 +410,7 @@ def overview():
     b = Board()
     b.row("Queues at a glance (dashboard time range)")
     freshness_stat(b, S, w=4)
-    b.stat("Firing alerts", "SmartAssist alerts firing now (Prometheus ALERTS); the README's Alerts section has a runbook for each.",
+    b.stat("Firing alerts", "SmartAssist alerts firing now (Prometheus ALERTS); docs/alerts.md has a runbook for each.",
            'count(ALERTS{alertname=~"SmartAssist.*",alertstate="firing"}) or vector(0)', "short",
            steps((1, "red")), w=4, instant=True)
     b.stat("Conversations", "Finished conversations over the dashboard's time range (smartassist_conversations_total).",

@@ -1,5 +1,5 @@
 //! `backfill`: a past range of SmartAssist data as OpenMetrics files for `promtool tsdb
-//! create-blocks-from openmetrics`, so dashboards show history from the first day (issue 8).
+//! create-blocks-from openmetrics`, so dashboards show history from the first day.
 //!
 //! It reads through the exporter's own window reader and client (paging, splitting, retries,
 //! the per-account budget), judges records with the exporter's own KPI rules and counts them

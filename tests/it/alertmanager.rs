@@ -1,4 +1,4 @@
-//! The Alertmanager example (deploy/alertmanager/alertmanager.yml, README "Alertmanager"):
+//! The Alertmanager example (deploy/alertmanager/alertmanager.yml, docs/deploying.md "Alertmanager"):
 //! `amtool check-config`; `amtool config routes test` for every alert of the shipped rules,
 //! against receivers worked out here from its `team` and `severity`; warnings only in business
 //! hours; and every inhibition shown inhibiting in a real Alertmanager: alerts are posted to

@@ -1,4 +1,4 @@
-//! Backfill end to end with a real Prometheus (issue 8): the simulator serves two simulated
+//! Backfill end to end with a real Prometheus: the simulator serves two simulated
 //! days; backfill writes them; promtool turns the files into blocks; a Prometheus started on
 //! that data directory answers instant queries at the step-aligned day edges with exactly the
 //! simulator's truth by end time, and so do the differences per day (`increase()`

@@ -1,4 +1,4 @@
-//! The shipped recording rules over backfilled history (issue 8): two hours across a UTC
+//! The shipped recording rules over backfilled history: two hours across a UTC
 //! midnight are backfilled at the default 1-minute step and imported with promtool; then
 //! `promtool tsdb create-blocks-from rules` computes the shipped recording rules against a
 //! Prometheus on that data, one pass per layer (promtool evaluates each rule against what

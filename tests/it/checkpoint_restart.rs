@@ -1,4 +1,4 @@
-//! Restarts on the checkpoint (issue 7 item 1), clock-driven: an exporter polls the simulator,
+//! Restarts on the checkpoint, clock-driven: an exporter polls the simulator,
 //! is replaced by a new one restored from its checkpoint, again and again, and its counters
 //! still equal the simulator's truth exactly — nothing lost, nothing counted twice.
 

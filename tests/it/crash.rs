@@ -1,4 +1,4 @@
-//! The crash test (issue 7): the real binary polls the simulator over HTTP with a checkpoint,
+//! The crash test: the real binary polls the simulator over HTTP with a checkpoint,
 //! is killed with SIGKILL at seeded random moments and aborted at failpoints inside the
 //! checkpoint write, and restarted each time. Every scrape between kills is checked: no KPI
 //! counter ever goes down, across any restart. Finally it runs to convergence, and its

@@ -1,6 +1,6 @@
 //! Static checks of what cannot run here (no Docker engine, no Kubernetes, no Grafana): the
 //! dashboards, docker-compose.yml, the Dockerfile, the Kubernetes manifests and the systemd
-//! unit are parsed and held to the rules README "Deploying" states. The rules' own checks are
+//! unit are parsed and held to the rules docs/deploying.md states. The rules' own checks are
 //! in tests/it/prometheus_rules.rs, their live behaviour in tests/it/e2e_prometheus.rs.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -247,8 +247,9 @@ fn anchor(heading: &str) -> String {
         .collect()
 }
 
-fn readme_anchors() -> BTreeSet<String> {
-    read("README.md")
+/// The sections of the runbooks file, as anchors.
+fn runbook_anchors() -> BTreeSet<String> {
+    read("docs/alerts.md")
         .lines()
         .filter_map(|l| l.strip_prefix('#'))
         .map(|l| anchor(l.trim_start_matches('#')))
@@ -635,7 +636,7 @@ fn prometheus_rule_manifest_carries_the_rule_files() {
 
 #[test]
 fn alerts_have_severity_annotations_runbooks_and_tests() {
-    let anchors = readme_anchors();
+    let anchors = runbook_anchors();
     // Every alert_rule_test case of the rule tests: (alert, whether it expects it firing).
     let mut cases: BTreeSet<(String, bool)> = BTreeSet::new();
     for path in files_in("deploy/prometheus/tests", ".test.yml") {
@@ -701,7 +702,7 @@ fn alerts_have_severity_annotations_runbooks_and_tests() {
         );
         assert!(
             anchors.contains(target),
-            "{name}: README has no section #{target}"
+            "{name}: docs/alerts.md has no section #{target}"
         );
         let dashboard = s(ann, "dashboard_url");
         let uid = dashboard
@@ -739,7 +740,7 @@ fn alerts_have_severity_annotations_runbooks_and_tests() {
 }
 
 /// The bases scripts/gen/alerts.py writes the checked-in alerts with.
-const RUNBOOK_BASE: &str = "https://smartassist-exporter.invalid/README.md";
+const RUNBOOK_BASE: &str = "https://smartassist-exporter.invalid/docs/alerts.md";
 const GRAFANA_URL: &str = "http://localhost:3000";
 
 #[test]

@@ -1,4 +1,4 @@
-//! End to end with a real Prometheus and Alertmanager (DESIGN §6.4, README "End-to-end test").
+//! End to end with a real Prometheus and Alertmanager (DESIGN §6.4, docs/development.md "End-to-end test").
 //!
 //! Two demo exporters run side by side, each scraped by its own Prometheus (1 s scrape and
 //! evaluation, the shipped rule files, an external label `run` telling them apart), both
@@ -48,7 +48,7 @@ const SHORT_DEADLINE: Duration = Duration::from_secs(90);
 const RATE: &str = "120";
 
 /// The bases scripts/gen/alerts.py writes the checked-in alerts with.
-const RUNBOOK_BASE: &str = "https://smartassist-exporter.invalid/README.md";
+const RUNBOOK_BASE: &str = "https://smartassist-exporter.invalid/docs/alerts.md";
 const GRAFANA_URL: &str = "http://localhost:3000";
 /// The overview's name for conversations that never reached a queue.
 const NO_QUEUE: &str = "(no queue)";

@@ -1,4 +1,4 @@
-//! Request economy and freshness on the busy day (issue 9), as ratios against the simulator:
+//! Request economy and freshness on the busy day, as ratios against the simulator:
 //! no timing assertions. The busy day has 3,200 conversations inside ten minutes, a 10x
 //! density swing inside one window, a 2,500-conversation minute that saturates, and burst
 //! edges that do not line up with window edges.

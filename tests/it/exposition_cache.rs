@@ -1,4 +1,4 @@
-//! The cached exposition (issue 9): after every publish the served KPI bytes equal a fresh
+//! The cached exposition: after every publish the served KPI bytes equal a fresh
 //! encoding of the state, the gzip form decodes to the plain one, self-metrics are live on
 //! every scrape, and nothing a tick counts shows before the tick publishes.
 

@@ -1,4 +1,4 @@
-//! Hostile upstream responses (issue 7, item 4; DESIGN §5 "Bodies"). The simulator's real
+//! Hostile upstream responses (DESIGN §5 "Bodies"). The simulator's real
 //! answers pass through a man in the middle that replaces chosen ones with an HTML page, a
 //! truncated body, `{"data": "x"}`, `{"data": null}`, a body over `limits.max_body_bytes`, a
 //! body that never finishes, invalid UTF-8, numbers beyond `f64`, JSON nested 100,000 deep, a

@@ -19,6 +19,7 @@ mod checkpoint_restart;
 mod config_cli;
 mod crash;
 mod deploy_files;
+mod docs_links;
 mod e2e_prometheus;
 mod economy;
 mod exposition_cache;

@@ -1,4 +1,4 @@
-//! PII and secrets stay in (issue 7, item 6; DESIGN §1: "None of it ever reaches a label, a
+//! PII and secrets stay in (DESIGN §1: "None of it ever reaches a label, a
 //! log line at info level, or the state file").
 //!
 //! What may go where, precisely:

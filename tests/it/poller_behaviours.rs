@@ -1,6 +1,6 @@
 //! The poller under each answer to what the API reference leaves open (DESIGN §1, §6.3): page
 //! order, what `offset` means, whether `endDate` is inclusive, when records become visible; and
-//! authentication failures (issue 4, test 7). Every run ends exactly at the simulator's truth.
+//! authentication failures. Every run ends exactly at the simulator's truth.
 
 use chrono::Duration;
 use smartassist_exporter::config::{Auth, Config, OffsetMode as ExporterOffsets};

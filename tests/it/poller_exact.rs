@@ -1,4 +1,4 @@
-//! The poller against the simulator (issue 4): in every scenario the exporter's KPI series
+//! The poller against the simulator: in every scenario the exporter's KPI series
 //! equal the simulator's truth exactly, series by series, and the paging limits were never
 //! exceeded. Clock-driven: a simulated day runs in seconds.
 

@@ -1,4 +1,4 @@
-//! `check-config --probe` (issue 7, item 3), the real binary against the simulator on
+//! `check-config --probe`, the real binary against the simulator on
 //! 127.0.0.1: each source's problem in plain words, exit 0 only when every source answered.
 
 use std::process::Output;

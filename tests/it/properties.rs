@@ -1,4 +1,4 @@
-//! Property tests (issue 7, item 7): pages in which every field the exporter reads takes every
+//! Property tests: pages in which every field the exporter reads takes every
 //! JSON type — strings (numeric ones too), huge and negative numbers, numbers beyond `f64`,
 //! nested objects and arrays, nulls, booleans — go through `ingest_body` page after page.
 //!

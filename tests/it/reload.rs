@@ -1,4 +1,4 @@
-//! Config reload (issue 7, item 3): `POST /-/reload` and SIGHUP re-read the config and its
+//! Config reload: `POST /-/reload` and SIGHUP re-read the config and its
 //! `*_file` secrets; a bad config keeps the old one; a source that stays keeps its progress.
 //!
 //! The HTTP tests run the exporter in-process against the simulator on 127.0.0.1, on real time,

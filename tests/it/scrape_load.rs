@@ -1,4 +1,4 @@
-//! Correct under scrape load (issue 7, item 8): 50 concurrent scrapers, some asking for gzip,
+//! Correct under scrape load: 50 concurrent scrapers, some asking for gzip,
 //! hammer `/metrics` while a saturated source is polled. Every scrape must be a complete,
 //! consistent exposition of one published tick, counters never go down between two scrapes of
 //! one scraper, and the poller does exactly what it does with nobody scraping.

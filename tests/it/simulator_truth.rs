@@ -1,4 +1,4 @@
-//! Truth agreement (DESIGN §6.3, issue 3): a whole simulated day, rendered by the simulator with
+//! Truth agreement (DESIGN §6.3): a whole simulated day, rendered by the simulator with
 //! every quirk, read back through `replay`'s code path, equals the simulator's own truth —
 //! computed from its model of each conversation, never from the JSON — series by series.
 //! Two independent paths (model → truth, model → render → parse → kpi → metrics) must agree.
