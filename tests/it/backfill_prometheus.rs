@@ -83,9 +83,15 @@ async fn two_backfilled_days_in_prometheus_equal_the_truth_at_the_day_edges() {
             &values[i],
             &truth_by_end(&sim, from, *edge),
         );
+        // Every value is a whole number of milli-units (counts, and sums of milliseconds or
+        // thousandths of a score), so the exact difference is the float one rounded to
+        // milli-units: subtracting two sums like 1290.551 and 448.677 leaves a float error.
         let mut diff = values[i].clone();
         for (k, v) in &values[i - 1] {
             *diff.entry(k.clone()).or_default() -= v;
+        }
+        for v in diff.values_mut() {
+            *v = (*v * 1000.0).round() / 1000.0;
         }
         assert_equal(
             &format!("the day before {edge}"),
