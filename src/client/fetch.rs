@@ -18,7 +18,7 @@ use super::retry::{parse_retry_after, Backoff, RetryReason};
 use super::transport::{RawResponse, Transport, TransportError};
 use crate::clock::Clock;
 use crate::config::{Limits, PollConfig, RetryConfig, SourceConfig};
-use crate::metrics::selfmetrics::SelfMetrics;
+use crate::metrics::selfmetrics::{SelfMetrics, SourceSelfMetrics};
 
 /// The API client of one source.
 ///
@@ -51,7 +51,8 @@ pub struct Client {
     clock: Arc<dyn Clock>,
     /// Shared with every source of the same account.
     limiter: Arc<RateLimiter>,
-    metrics: SelfMetrics,
+    /// This source's series of the self-metrics.
+    metrics: SourceSelfMetrics,
     auth: Authenticator,
     backoff: Backoff,
     /// Requests handed to the transport, answered or not: what a poll's log line reports.
@@ -97,7 +98,7 @@ impl Client {
             transport,
             clock,
             limiter,
-            metrics,
+            metrics: metrics.for_source(&source.name),
             sent: AtomicU64::new(0),
             stop: None,
         }
@@ -243,22 +244,15 @@ impl Client {
     /// Counts one retry for `reason` (a label of `smartassist_exporter_api_retries_total`:
     /// `connect`, `timeout`, `rate_limited`, `server_error` or `bad_body`).
     pub fn note_retry(&self, reason: &str) {
-        self.metrics
-            .api_retries
-            .with_label_values(&[reason, &self.source.name])
-            .inc();
+        self.metrics.retry(reason);
     }
 
     /// One request: budget, send, count, time.
     async fn attempt(&self, req: http::Request<Bytes>) -> Result<RawResponse, TransportError> {
-        let source = self.source.name.as_str();
         let endpoint = self.source.endpoint.path_segment();
         let waited = self.limiter.acquire().await;
         if !waited.is_zero() {
-            self.metrics
-                .rate_limit_wait
-                .with_label_values(&[source])
-                .inc_by(waited.as_secs_f64());
+            self.metrics.rate_limit_wait.inc_by(waited.as_secs_f64());
         }
         self.sent.fetch_add(1, Ordering::Relaxed);
         let started = Instant::now();
@@ -271,13 +265,7 @@ impl Client {
             Err(_) => "error".to_owned(),
         };
         self.metrics
-            .api_requests
-            .with_label_values(&[&code, endpoint, source])
-            .inc();
-        self.metrics
-            .api_request_duration
-            .with_label_values(&[endpoint, source])
-            .observe(started.elapsed().as_secs_f64());
+            .api_request(endpoint, &code, started.elapsed().as_secs_f64());
         result
     }
 

@@ -8,8 +8,8 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use prometheus::core::{Collector, MetricVec, MetricVecBuilder};
 use prometheus::{
-    CounterVec, Gauge, GaugeVec, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
-    IntGaugeVec, Opts, Registry,
+    Counter, CounterVec, Gauge, GaugeVec, Histogram, HistogramOpts, HistogramVec, IntCounter,
+    IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
 };
 
 /// Reasons a request is retried, created at 0 per source.
@@ -185,6 +185,31 @@ impl SelfMetrics {
         remove_source_series(&self.tracked_conversations, source);
     }
 
+    /// The series of `source`, resolved once: what a poller, its window reader and its client
+    /// update, without naming the `source` label at every call (creates them at 0 if new).
+    pub fn for_source(&self, source: &str) -> SourceSelfMetrics {
+        let s = &[source];
+        SourceSelfMetrics {
+            source: source.to_owned(),
+            all: self.clone(),
+            up: self.up.with_label_values(s),
+            polls: self.polls.with_label_values(s),
+            poll_failures: self.poll_failures.with_label_values(s),
+            poll_duration: self.poll_duration.with_label_values(s),
+            last_success: self.last_success.with_label_values(s),
+            watermark: self.watermark.with_label_values(s),
+            rate_limit_wait: self.rate_limit_wait.with_label_values(s),
+            window_splits: self.window_splits.with_label_values(s),
+            truncated_windows: self.truncated_windows.with_label_values(s),
+            skipped_windows: self.skipped_windows.with_label_values(s),
+            count_lag: self.count_lag.with_label_values(s),
+            open_conversations: self.open_conversations.with_label_values(s),
+            open_expired: self.open_expired.with_label_values(s),
+            deferred_reads: self.deferred_reads.with_label_values(s),
+            tracked_conversations: self.tracked_conversations.with_label_values(s),
+        }
+    }
+
     /// Creates every per-source series at 0, so they exist before the first poll.
     pub fn init_source(&self, source: &str) {
         let s = &[source];
@@ -206,6 +231,66 @@ impl SelfMetrics {
         for reason in RETRY_REASONS {
             self.api_retries.with_label_values(&[reason, source]);
         }
+    }
+}
+
+/// One source's self-metrics (see [`SelfMetrics::for_source`]). The families labelled by
+/// more than `source` are reached through methods that take the other labels.
+#[derive(Clone)]
+pub struct SourceSelfMetrics {
+    source: String,
+    all: SelfMetrics,
+    /// smartassist_up
+    pub up: IntGauge,
+    /// smartassist_exporter_polls_total
+    pub polls: IntCounter,
+    /// smartassist_exporter_poll_failures_total
+    pub poll_failures: IntCounter,
+    /// smartassist_exporter_poll_duration_seconds
+    pub poll_duration: Gauge,
+    /// smartassist_exporter_last_success_timestamp_seconds
+    pub last_success: Gauge,
+    /// smartassist_exporter_watermark_timestamp_seconds
+    pub watermark: Gauge,
+    /// smartassist_exporter_rate_limit_wait_seconds_total
+    pub rate_limit_wait: Counter,
+    /// smartassist_exporter_window_splits_total
+    pub window_splits: IntCounter,
+    /// smartassist_exporter_truncated_windows_total
+    pub truncated_windows: IntCounter,
+    /// smartassist_exporter_skipped_windows_total
+    pub skipped_windows: IntCounter,
+    /// smartassist_exporter_count_lag_seconds
+    pub count_lag: Histogram,
+    /// smartassist_exporter_open_conversations
+    pub open_conversations: IntGauge,
+    /// smartassist_exporter_open_expired_total
+    pub open_expired: IntCounter,
+    /// smartassist_exporter_deferred_reads_total
+    pub deferred_reads: IntCounter,
+    /// smartassist_exporter_tracked_conversations
+    pub tracked_conversations: IntGauge,
+}
+
+impl SourceSelfMetrics {
+    /// One retry for `reason` (one of [`RETRY_REASONS`]).
+    pub fn retry(&self, reason: &str) {
+        self.all
+            .api_retries
+            .with_label_values(&[reason, &self.source])
+            .inc();
+    }
+
+    /// One request to `endpoint`, answered with `code` (or `error`), after `seconds`.
+    pub fn api_request(&self, endpoint: &str, code: &str, seconds: f64) {
+        self.all
+            .api_requests
+            .with_label_values(&[code, endpoint, &self.source])
+            .inc();
+        self.all
+            .api_request_duration
+            .with_label_values(&[endpoint, &self.source])
+            .observe(seconds);
     }
 }
 

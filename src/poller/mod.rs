@@ -42,6 +42,7 @@ use crate::client::Client;
 use crate::clock::Clock;
 use crate::config::{Limits, PollConfig, SourceConfig};
 use crate::ingest::IngestContext;
+use crate::metrics::selfmetrics::SourceSelfMetrics;
 use crate::metrics::state::SourceKpis;
 use crate::metrics::Metrics;
 use crate::poller::ledger::CountingSink;
@@ -96,6 +97,8 @@ pub struct SourcePoller {
     limits: Limits,
     clock: Arc<dyn Clock>,
     metrics: Arc<Metrics>,
+    /// This source's series of the self-metrics.
+    own: SourceSelfMetrics,
     status: Arc<StatusBoard>,
     /// Checkpoints and publishes what each tick counted.
     state: Arc<StateStore>,
@@ -148,11 +151,8 @@ impl SourcePoller {
             limits.max_body_bytes,
             metrics.own.clone(),
         );
-        metrics
-            .own
-            .watermark
-            .with_label_values(&[&source.name])
-            .set(watermark.timestamp() as f64);
+        let own = metrics.own.for_source(&source.name);
+        own.watermark.set(watermark.timestamp() as f64);
         // Counters go on from what is published for this source: nothing at a fresh start,
         // the predecessor's counts for a poller built on a config reload (the hand-over, or a
         // restored checkpoint, then replaces them with the exact working copy).
@@ -171,6 +171,7 @@ impl SourcePoller {
             limits: limits.clone(),
             clock,
             metrics,
+            own,
             status,
             state,
             identity: crate::state::identity(&source.account_id, &source.stream_id),
@@ -212,17 +213,10 @@ impl SourcePoller {
 
     /// The watermark, open and tracked-ids gauges, from the progress as it is now.
     fn show_progress(&self) {
-        let src = [self.name.as_str()];
-        let own = &self.metrics.own;
-        own.watermark
-            .with_label_values(&src)
-            .set(self.watermark.timestamp() as f64);
-        own.tracked_conversations
-            .with_label_values(&src)
-            .set(self.seen.len() as i64);
-        own.open_conversations
-            .with_label_values(&src)
-            .set(self.open.len() as i64);
+        let own = &self.own;
+        own.watermark.set(self.watermark.timestamp() as f64);
+        own.tracked_conversations.set(self.seen.len() as i64);
+        own.open_conversations.set(self.open.len() as i64);
     }
 
     /// The state a checkpoint holds for this source, as of now.
@@ -314,11 +308,7 @@ impl SourcePoller {
             .expire(self.clock.now(), to_chrono(self.poll.max_open_age));
         if expired > 0 {
             report.expired = expired;
-            self.metrics
-                .own
-                .open_expired
-                .with_label_values(&[&self.name])
-                .inc_by(expired as u64);
+            self.own.open_expired.inc_by(expired as u64);
             tracing::warn!(
                 source = %self.name, count = expired,
                 max_open_age = %humantime::format_duration(self.poll.max_open_age),
@@ -344,15 +334,12 @@ impl SourcePoller {
             .unzip();
 
         let finished = self.clock.now();
-        let own = &self.metrics.own;
-        let src = [self.name.as_str()];
-        let lag = own.count_lag.with_label_values(&src);
+        let own = &self.own;
         for ms in &report.freshness_ms {
-            lag.observe(*ms.max(&0) as f64 / 1000.0);
+            own.count_lag.observe(*ms.max(&0) as f64 / 1000.0);
         }
-        own.polls.with_label_values(&src).inc();
+        own.polls.inc();
         own.poll_duration
-            .with_label_values(&src)
             .set((finished - started).num_milliseconds() as f64 / 1000.0);
         self.show_progress();
         let s = &report.stats;
@@ -366,9 +353,8 @@ impl SourcePoller {
         };
         match result {
             Ok(()) => {
-                own.up.with_label_values(&src).set(1);
+                own.up.set(1);
                 own.last_success
-                    .with_label_values(&src)
                     .set(finished.timestamp_millis() as f64 / 1000.0);
                 self.status
                     .record_success(&self.name, finished, self.watermark);
@@ -402,8 +388,8 @@ impl SourcePoller {
             }
             Err(e) => {
                 let msg = e.to_string();
-                own.up.with_label_values(&src).set(0);
-                own.poll_failures.with_label_values(&src).inc();
+                own.up.set(0);
+                own.poll_failures.inc();
                 self.status.record_failure(&self.name, msg.clone());
                 tracing::warn!(
                     source = %self.name,
@@ -563,11 +549,7 @@ impl SourcePoller {
     /// Counts and logs reads left for the next tick for want of budget.
     fn defer(&self, report: &mut TickReport, count: usize, what: &str) {
         report.deferred += count;
-        self.metrics
-            .own
-            .deferred_reads
-            .with_label_values(&[&self.name])
-            .inc_by(count as u64);
+        self.own.deferred_reads.inc_by(count as u64);
         tracing::info!(
             source = %self.name, count, what,
             "request budget before the next tick spent: the rest waits for the next tick (first passes keep their cadence)"

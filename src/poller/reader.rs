@@ -15,7 +15,7 @@ use crate::api::limits::{MAX_PAGE_LIMIT, MAX_PAGE_OFFSET};
 use crate::client::{Client, ClientError, PageRequest};
 use crate::config::OffsetMode;
 use crate::ingest::{start_of, PageSummary};
-use crate::metrics::selfmetrics::SelfMetrics;
+use crate::metrics::selfmetrics::{SelfMetrics, SourceSelfMetrics};
 use crate::model::{decode_page, Element, Page};
 use crate::poller::window::Window;
 
@@ -258,7 +258,7 @@ pub struct WindowReader {
     max_attempts: u32,
     max_body_bytes: u64,
     client: Client,
-    own: SelfMetrics,
+    own: SourceSelfMetrics,
     offsets: OffsetSemantics,
     /// Records per second recently seen, for sizing windows before asking.
     density: Option<f64>,
@@ -280,8 +280,8 @@ impl WindowReader {
             tz_offset_minutes,
             max_attempts: client.max_attempts(),
             max_body_bytes,
+            own: own.for_source(client.source_name()),
             client,
-            own,
             offsets,
             density: None,
             stop: None,
@@ -420,10 +420,7 @@ impl WindowReader {
                     resume_at: Some(resume),
                 } if resume > w.start && resume < w.end => {
                     stats.splits += 1;
-                    self.own
-                        .window_splits
-                        .with_label_values(&[&self.name])
-                        .inc();
+                    self.own.window_splits.inc();
                     self.observe_density(
                         Window::new(w.start, resume),
                         stats.pages.elements - before,
@@ -437,10 +434,7 @@ impl WindowReader {
                 result => match (w.halves(), result) {
                     (Some((a, b)), result) => {
                         stats.splits += 1;
-                        self.own
-                            .window_splits
-                            .with_label_values(&[&self.name])
-                            .inc();
+                        self.own.window_splits.inc();
                         let why = match result {
                             WindowResult::Unreadable(e) => format!("body unreadable: {e}"),
                             _ => {
@@ -454,10 +448,7 @@ impl WindowReader {
                     }
                     (None, WindowResult::Saturated { .. }) => {
                         stats.truncated += 1;
-                        self.own
-                            .truncated_windows
-                            .with_label_values(&[&self.name])
-                            .inc();
+                        self.own.truncated_windows.inc();
                         tracing::warn!(
                             source = %self.name, window = %w,
                             "one-second window still saturated: ingested what the API pages return, the rest of this second cannot be read"
@@ -465,10 +456,7 @@ impl WindowReader {
                     }
                     (None, WindowResult::Unreadable(e)) => {
                         stats.skipped += 1;
-                        self.own
-                            .skipped_windows
-                            .with_label_values(&[&self.name])
-                            .inc();
+                        self.own.skipped_windows.inc();
                         tracing::error!(
                             source = %self.name, window = %w, error = %e,
                             "one-second window skipped: its response body never parsed"
