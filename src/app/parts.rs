@@ -138,3 +138,43 @@ impl ExporterView for App {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    #[tokio::test]
+    async fn ready_says_when_the_checkpoint_cannot_be_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let yaml = "sources:\n  - name: prod\n    host: http://127.0.0.1:9\n    account_id: acct\n    stream_id: st-1\n    auth: { jwt: tok }\nstate: { path: gone/state.json }\n";
+        let config = Config::from_yaml_str(yaml, dir.path()).unwrap();
+        let app = App::new(&config);
+        app.status.mark_restored();
+        let now = Utc::now();
+        app.status.record_success("prod", now, now);
+        assert_eq!(app.readiness(), Ok(()));
+
+        let state = crate::state::SourceState {
+            identity: state::identity("acct", "st-1"),
+            watermark: now,
+            offsets: crate::poller::reader::OffsetSemantics::Auto,
+            open: Default::default(),
+            rescans: Vec::new(),
+            seen: Default::default(),
+            kpis: Default::default(),
+        };
+        assert!(!app.store.commit("prod", state.view(), now).await);
+        let why = app.readiness().unwrap_err();
+        assert!(
+            why.starts_with("Not ready: cannot write the checkpoint "),
+            "{why}"
+        );
+        assert!(why.contains("gone/state.json"), "{why}");
+        assert!(!app.ready());
+
+        std::fs::create_dir(dir.path().join("gone")).unwrap();
+        assert!(app.store.flush(now).await);
+        assert_eq!(app.readiness(), Ok(()), "ready again once a write succeeds");
+    }
+}
