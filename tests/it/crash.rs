@@ -453,18 +453,21 @@ async fn killed_at_random_moments_counters_never_go_down_and_end_exact() {
     let mut last_problems = Vec::new();
     rig.scrape_until(&mut run, &mut served, |r, text| {
         assert!(r.exited().is_none(), "{} exited:\n{}", r.name, r.log_tail());
+        // Checked before anything else, so that scrapes failing for good fail the test at the
+        // deadline instead of looping.
+        assert!(
+            Instant::now() < deadline,
+            "not exact after {CONVERGE_GUARD:?} (last scrape {}); {} series differ, first 20:\n{}\n{}",
+            if text.is_some() { "answered" } else { "failed" },
+            last_problems.len(),
+            last_problems[..last_problems.len().min(20)].join("\n"),
+            r.log_tail()
+        );
         let Some(text) = text else { return false };
         if Utc::now() < live_done {
             return false;
         }
         last_problems = mismatches(&sim, from, to, text);
-        assert!(
-            Instant::now() < deadline,
-            "not exact after {CONVERGE_GUARD:?}; {} series differ, first 20:\n{}\n{}",
-            last_problems.len(),
-            last_problems[..last_problems.len().min(20)].join("\n"),
-            r.log_tail()
-        );
         last_problems.is_empty()
     })
     .await;
