@@ -16,6 +16,7 @@ use smartassist_exporter::metrics::catalog::{self, Kind};
 use smartassist_exporter::metrics::selfmetrics::SelfMetrics;
 
 use crate::support::binary::exporter;
+use crate::support::markdown::anchor;
 use crate::support::tools::on_path;
 use crate::support::{files_in, root};
 
@@ -231,20 +232,6 @@ fn call_arguments<'a>(expr: &'a str, name: &str) -> Vec<&'a str> {
         }
     }
     out
-}
-
-/// GitHub's anchor of a heading: lower-case, spaces to `-`, punctuation dropped.
-fn anchor(heading: &str) -> String {
-    heading
-        .trim()
-        .to_lowercase()
-        .chars()
-        .filter_map(|c| match c {
-            ' ' => Some('-'),
-            c if c.is_alphanumeric() || c == '-' || c == '_' => Some(c),
-            _ => None,
-        })
-        .collect()
 }
 
 /// The sections of the runbooks file, as anchors.

@@ -25,6 +25,7 @@ pub mod grafana;
 pub mod harness;
 pub mod http;
 pub mod logs;
+pub mod markdown;
 pub mod procs;
 pub mod prometheus;
 pub mod sim;
