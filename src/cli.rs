@@ -16,6 +16,7 @@ use clap::{ArgAction, Args, Parser, Subcommand};
 use crate::config::units::parse_duration;
 use crate::config::MAX_TIME_ZONE_OFFSET_MINUTES;
 use crate::logging::{LogFormat, LogLevel};
+use crate::shard::ShardArg;
 
 /// Default of `--web.listen-address`.
 pub const DEFAULT_LISTEN_ADDRESS: &str = ":9877";
@@ -74,6 +75,20 @@ pub struct Cli {
         env = "SMARTASSIST_EXPORTER_DEMO_FIRST_INCIDENT"
     )]
     pub demo_first_incident: Duration,
+
+    /// Poll only the accounts of shard I of N (`0/3`), so N exporters share one config; or
+    /// `ordinal/N`, I from the host name's trailing number (a StatefulSet pod's ordinal).
+    #[arg(long, value_name = "I/N", env = "SMARTASSIST_EXPORTER_SHARD")]
+    pub shard: Option<ShardArg>,
+
+    /// Accept that a changed --shard moves accounts between shards: a moved account starts
+    /// fresh from poll.start_lookback on its new shard.
+    #[arg(
+        long = "shard.reassign",
+        value_parser = BoolishValueParser::new(),
+        env = "SMARTASSIST_EXPORTER_SHARD_REASSIGN"
+    )]
+    pub shard_reassign: bool,
 
     #[command(flatten)]
     pub web: WebArgs,
@@ -373,6 +388,11 @@ pub struct BackfillArgs {
         env = "SMARTASSIST_EXPORTER_STATE_OUT"
     )]
     pub state_out: Option<PathBuf>,
+
+    /// Backfill only the accounts of shard I of N (as the exporter's --shard), so the
+    /// --state-out checkpoint belongs to that shard.
+    #[arg(long, value_name = "I/N", env = "SMARTASSIST_EXPORTER_SHARD")]
+    pub shard: Option<ShardArg>,
 
     /// Override poll.max_requests_per_minute of the config.
     #[arg(

@@ -25,6 +25,7 @@
 //! - [`ingest`]: page body → judged, deduplicated, counted records (shared by all modes).
 //! - [`poller`]: windows, paging, bisection, open conversations, rescans, dedupe, watermark
 //!   (DESIGN §5); its window reader is shared with backfill.
+//! - [`shard`]: `--shard I/N`: which sources this exporter polls when N share one config.
 //! - [`state`]: the checkpoint — restored before serving, written before publishing.
 //! - [`replay`]: saved responses → KPI exposition.
 //! - [`http`]: the web server (`/metrics`, landing page, `/-/healthy`, `/-/ready`); reads a view.
@@ -59,6 +60,7 @@ pub mod probe;
 /// Where it always was; it lives in [`app`], whose pollers factory it uses.
 pub use app::reload;
 pub mod replay;
+pub mod shard;
 pub mod shutdown;
 pub use smartassist_simulator as simulator;
 pub mod state;

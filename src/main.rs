@@ -18,6 +18,7 @@ use smartassist_exporter::cli::{
 use smartassist_exporter::clock::SystemClock;
 use smartassist_exporter::config::{Buckets, Config, ConfigError, Limits};
 use smartassist_exporter::http::{TelemetryPath, WebConfig};
+use smartassist_exporter::shard::{self, ShardArg};
 use smartassist_exporter::state::StateError;
 use smartassist_exporter::{backfill, demo, logging, probe, replay, shutdown};
 
@@ -58,17 +59,46 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         None if cli.demo => run_demo(cli.demo_options(), cli.web).await?,
         None => {
             let path = config_path(None, cli.config, "the exporter (or try --demo)")?;
-            run_server(Config::load(&path)?, path, cli.web).await?
+            let config = Config::load(&path)?;
+            let shard = assignment(cli.shard, cli.shard_reassign, &config)?;
+            run_server(config, shard, path, cli.web).await?
         }
         Some(Command::CheckConfig(args)) => return check_config(args, cli.config).await,
         Some(Command::Simulate(args)) => run_simulate(args).await?,
         Some(Command::Replay(args)) => return run_replay(args).await,
         Some(Command::Backfill(args)) => {
             let path = config_path(args.config.clone(), cli.config, "backfill")?;
-            run_backfill(Config::load(&path)?, args).await?
+            let config = Config::load(&path)?;
+            let shard = assignment(args.shard, false, &config)?;
+            run_backfill(shard.select(&config), shard.spec, args).await?
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `--shard` resolved (its `ordinal` from the host name) over `config`; the whole config
+/// without it.
+fn assignment(
+    arg: Option<ShardArg>,
+    reassign: bool,
+    config: &Config,
+) -> anyhow::Result<shard::Assignment> {
+    let spec = match arg {
+        Some(arg) => arg.resolve(shard::host_name().as_deref())?,
+        None => shard::ShardSpec::WHOLE,
+    };
+    let assignment = shard::Assignment::new(spec, reassign, config);
+    if spec != shard::ShardSpec::WHOLE {
+        let owned = assignment.owned();
+        tracing::info!(
+            shard = %spec,
+            sources = owned.len(),
+            elsewhere = assignment.elsewhere().len(),
+            "polling this shard's accounts: {}",
+            if owned.is_empty() { "none (more shards than accounts?)".to_owned() } else { owned.join(", ") }
+        );
+    }
+    Ok(assignment)
 }
 
 /// A subcommand's `--config`, else the top-level one.
@@ -116,16 +146,22 @@ async fn check_config(args: CheckConfigArgs, top: Option<PathBuf>) -> anyhow::Re
 
 /// Server mode: poll `config`'s sources and serve `/metrics` per `web`; SIGHUP and
 /// `POST /-/reload` re-read `path`.
-async fn run_server(config: Config, path: PathBuf, web: WebArgs) -> anyhow::Result<()> {
+async fn run_server(
+    config: Config,
+    shard: shard::Assignment,
+    path: PathBuf,
+    web: WebArgs,
+) -> anyhow::Result<()> {
     // First, so a SIGTERM at any moment of the start stops cleanly.
     let stop = shutdown::signal();
     let (telemetry_path, web_config) = web_settings(&web)?;
     let listener = tokio::net::TcpListener::bind(web.listen_address)
         .await
         .with_context(|| format!("cannot listen on {}", web.listen_address))?;
-    tracing::info!(sources = config.sources.len(), "starting");
+    tracing::info!(sources = shard.owned().len(), "starting");
     app::run(app::RunOptions {
         config_path: Some(path),
+        shard,
         telemetry_path,
         web: web_config,
         ..app::RunOptions::new(config, listener, stop)
@@ -256,8 +292,13 @@ async fn run_replay(args: ReplayArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// `backfill`: a past range to OpenMetrics files (one per UTC day) for promtool.
-async fn run_backfill(config: Config, args: BackfillArgs) -> anyhow::Result<()> {
+async fn run_backfill(
+    config: Config,
+    shard: shard::ShardSpec,
+    args: BackfillArgs,
+) -> anyhow::Result<()> {
     let options = backfill::Options {
+        shard,
         from: args.from,
         to: args.to,
         out: args.out,

@@ -306,6 +306,31 @@ reaches /metrics until a write succeeds, and a restart would lose what was count
         "failed writes in 5 minutes): new counts are held back from /metrics until one is.",
         EXPORTER)
     g.alert(
+        "SmartAssistSourcesUnpolled",
+        f"""max by (job) (smartassist_exporter_configured_sources{{{JOB}}})
+  - count by (job) (smartassist_exporter_shard_source_info{{{JOB}}})
+  > 0""",
+        """The config file names more sources than the exporters of the job poll: a shard is missing
+(`--shard I/N` with fewer replicas than N, or a shard down). Those accounts have no KPIs and
+no drop-off alerts.""",
+        "10m", "critical", "platform",
+        "{{ $labels.job }}: some configured SmartAssist sources are polled by no exporter",
+        "The config of job {{ $labels.job }} has {{ $value }} sources more than its exporters poll "
+        "(configured: {{ with printf \"max(smartassist_exporter_configured_sources{job=%q})\" $labels.job | query }}"
+        "{{ . | first | value | printf \"%.0f\" }}{{ end }}): a shard is missing or down.",
+        EXPORTER)
+    g.alert(
+        "SmartAssistSourcePolledTwice",
+        f"""count by (job, source) (smartassist_exporter_shard_source_info{{{JOB}}}) > 1""",
+        """Two exporters poll the same source (shards started with different N, or two unsharded
+exporters on one config): each counts every conversation, so sums over exporters double,
+and they split the account's request budget.""",
+        "10m", "critical", "platform",
+        "Source {{ $labels.source }} is polled by {{ $value }} exporters",
+        "{{ $value }} exporters of job {{ $labels.job }} poll source {{ $labels.source }}: its KPIs "
+        "summed over exporters count every conversation more than once.",
+        EXPORTER)
+    g.alert(
         "SmartAssistExporterDown",
         f"""(
   (up{{{JOB}}} == 0)

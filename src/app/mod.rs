@@ -26,10 +26,11 @@ use crate::client::{HttpTransport, LimiterRegistry, Transport, TransportError};
 use crate::clock::Clock;
 use crate::config::{Config, SourceConfig};
 use crate::http::{
-    self, ExporterView, Exposition, HttpOptions, ReloadFuture, SourceStatus, TelemetryPath,
-    WebConfig,
+    self, ExporterView, Exposition, HttpOptions, ReloadFuture, ShardSummary, SourceStatus,
+    TelemetryPath, WebConfig,
 };
 use crate::metrics::VERSION;
+use crate::shard::Assignment;
 use crate::state::{self, StateError};
 
 pub use error::AppError;
@@ -76,8 +77,11 @@ pub fn http_transport(source: &SourceConfig) -> Result<Arc<dyn Transport>, Trans
 
 /// Everything one run of the exporter needs, the same in server mode, demo mode and tests.
 pub struct RunOptions<S> {
-    /// The config in effect at start.
+    /// The config in effect at start: the whole file, of which [`RunOptions::shard`] says
+    /// which sources to poll.
     pub config: Config,
+    /// `--shard`: which of the config's sources this exporter polls (all by default).
+    pub shard: Assignment,
     /// The file SIGHUP and `POST /-/reload` re-read; `None` refuses reloads (demo mode, and
     /// tests that do not reload).
     pub config_path: Option<PathBuf>,
@@ -98,6 +102,7 @@ impl<S> RunOptions<S> {
     /// rest as [`WebConfig::default`].
     pub fn new(config: Config, listener: tokio::net::TcpListener, shutdown: S) -> Self {
         Self {
+            shard: Assignment::whole(&config),
             config,
             config_path: None,
             clock: Arc::new(crate::clock::SystemClock),
@@ -120,6 +125,7 @@ where
 {
     let RunOptions {
         config,
+        shard,
         config_path,
         clock,
         listener,
@@ -136,7 +142,9 @@ where
         }
         None => None,
     };
-    let app = Arc::new(App::restore(&config, clock.now())?);
+    let app = Arc::new(App::restore_shard(&config, shard, clock.now())?);
+    // From here on only this shard's sources exist; a reload selects them again.
+    let config = app.shard().select(&config);
     let budgets = Arc::new(LimiterRegistry::new(
         config.poll.max_requests_per_minute,
         clock.clone(),
@@ -198,6 +206,10 @@ impl ExporterView for Reloadable {
 
     fn sources(&self) -> Vec<SourceStatus> {
         self.app.sources()
+    }
+
+    fn shard(&self) -> Option<ShardSummary> {
+        ExporterView::shard(self.app.as_ref())
     }
 
     fn ready(&self) -> bool {

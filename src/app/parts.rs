@@ -2,13 +2,14 @@
 //! store the pollers commit to, and the restored state not yet handed to a poller.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 
 use chrono::{DateTime, Utc};
 
 use crate::config::Config;
-use crate::http::{ExporterView, Exposition, SourceStatus};
+use crate::http::{ExporterView, Exposition, ShardSummary, SourceStatus};
 use crate::metrics::Metrics;
+use crate::shard::{Assignment, ShardSpec};
 use crate::state::{self, SourceState, StateError, StateStore};
 use crate::status::StatusBoard;
 
@@ -22,13 +23,16 @@ pub struct App {
     pub store: Arc<StateStore>,
     /// Restored poller state not yet handed to a poller ([`super::pollers`] takes it).
     restored: Mutex<BTreeMap<String, SourceState>>,
+    /// Which of the config's sources this exporter polls (`--shard`), as of the config in
+    /// effect.
+    shard: RwLock<Assignment>,
 }
 
 impl App {
     /// Metrics and status for `config`'s sources, every series at 0. With `state.path` set,
     /// the first commit replaces whatever checkpoint is there; [`App::restore`] reads it.
     pub fn new(config: &Config) -> Self {
-        Self::with_restored(config, BTreeMap::new())
+        Self::with_restored(config, Assignment::whole(config), BTreeMap::new())
     }
 
     /// As [`App::new`], continuing from the checkpoint at `state.path` when there is one
@@ -37,19 +41,50 @@ impl App {
     /// dropped; a source whose account or stream changed starts fresh. A `state.path` whose
     /// directory cannot be written is refused (a config error naming the key).
     pub fn restore(config: &Config, now: DateTime<Utc>) -> Result<Self, StateError> {
-        if let Some(path) = &config.state.path {
-            state::check_writable(path)?;
-        }
-        let restored = match &config.state.path {
-            Some(path) => state::load(path, &config.buckets, now)?
-                .map(|r| r.sources)
-                .unwrap_or_default(),
-            None => BTreeMap::new(),
-        };
-        Ok(Self::with_restored(config, restored))
+        Self::restore_shard(config, Assignment::whole(config), now)
     }
 
-    fn with_restored(config: &Config, mut restored: BTreeMap<String, SourceState>) -> Self {
+    /// As [`App::restore`] for the sources of `config` (the whole config file) that `shard`
+    /// polls. A checkpoint written under another `--shard` is continued only if no account
+    /// moves between shards, or with `--shard.reassign`: then each source that moved here
+    /// starts fresh and each that moved away is dropped, with a warning each
+    /// ([`Assignment::check_restore`]).
+    pub fn restore_shard(
+        config: &Config,
+        shard: Assignment,
+        now: DateTime<Utc>,
+    ) -> Result<Self, StateError> {
+        let owned = shard.select(config);
+        if let Some(path) = &owned.state.path {
+            state::check_writable(path)?;
+        }
+        let restored = match &owned.state.path {
+            Some(path) => state::load(path, &owned.buckets, now)?,
+            None => None,
+        };
+        let mut sources = BTreeMap::new();
+        if let Some(restored) = restored {
+            let moves = shard.check_restore(restored.shard)?;
+            sources = restored.sources;
+            for name in &moves.here {
+                sources.remove(name);
+                tracing::warn!(source = %name, was = %restored.shard, now = %shard.spec,
+                    "source moved to this shard (--shard.reassign): polling it fresh from poll.start_lookback; its old shard's counters stop there");
+            }
+            for name in &moves.away {
+                sources.remove(name);
+                tracing::warn!(source = %name, was = %restored.shard, now = %shard.spec,
+                    "source moved to another shard (--shard.reassign): its counts here are dropped; the shard that owns it now starts it fresh");
+            }
+        }
+        Ok(Self::with_restored(&owned, shard, sources))
+    }
+
+    fn with_restored(
+        config: &Config,
+        shard: Assignment,
+        mut restored: BTreeMap<String, SourceState>,
+    ) -> Self {
         restored.retain(|name, s| {
             match config.sources.iter().find(|c| &c.name == name) {
                 None => {
@@ -69,6 +104,9 @@ impl App {
             &config.limits,
             names.iter().copied(),
         ));
+        metrics
+            .own
+            .set_shard_sources(shard.spec, names.iter().copied(), shard.configured());
         if !restored.is_empty() {
             {
                 let mut kpis = metrics.kpis.write().unwrap_or_else(|e| e.into_inner());
@@ -78,18 +116,44 @@ impl App {
             }
             metrics.publish();
         }
-        let store = Arc::new(StateStore::new(
-            config.state.path.clone(),
-            &config.buckets,
-            metrics.clone(),
-            &restored,
-        ));
+        let store = Arc::new(
+            StateStore::new(
+                config.state.path.clone(),
+                &config.buckets,
+                metrics.clone(),
+                &restored,
+            )
+            .with_shard(shard.spec),
+        );
         Self {
             metrics,
             status: Arc::new(StatusBoard::new(names.iter().copied())),
             store,
             restored: Mutex::new(restored),
+            shard: RwLock::new(shard),
         }
+    }
+
+    /// Which of the config's sources this exporter polls.
+    pub fn shard(&self) -> Assignment {
+        self.shard.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// The sources of `config` (a whole config file, as a reload reads it) this exporter
+    /// polls, and the assignment to [`App::set_shard`] once that config is in effect.
+    pub fn select(&self, config: &Config) -> (Config, Assignment) {
+        let now = self.shard();
+        let assignment = Assignment::new(now.spec, now.reassign, config);
+        (assignment.select(config), assignment)
+    }
+
+    /// `shard` is in effect (a reload succeeded): the landing page and the self-metrics
+    /// show its sources.
+    pub fn set_shard(&self, shard: Assignment) {
+        self.metrics
+            .own
+            .set_shard_sources(shard.spec, shard.owned(), shard.configured());
+        *self.shard.write().unwrap_or_else(|e| e.into_inner()) = shard;
     }
 
     /// The restored state of `source`, handed out once.
@@ -119,6 +183,18 @@ impl ExporterView for App {
 
     fn sources(&self) -> Vec<SourceStatus> {
         self.status.snapshot()
+    }
+
+    fn shard(&self) -> Option<ShardSummary> {
+        let shard = self.shard();
+        (shard.spec != ShardSpec::WHOLE).then(|| ShardSummary {
+            spec: shard.spec.to_string(),
+            elsewhere: shard
+                .elsewhere()
+                .into_iter()
+                .map(|(name, owner)| (name.to_owned(), owner))
+                .collect(),
+        })
     }
 
     fn ready(&self) -> bool {

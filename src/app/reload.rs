@@ -179,8 +179,11 @@ impl Supervisor {
         let new = tokio::task::spawn_blocking(move || Config::load(&path))
             .await
             .map_err(|_| ReloadError::Stopped)??;
+        // Only this shard's sources (`--shard`); the others are polled elsewhere.
+        let (new, assignment) = self.app.select(&new);
         refuse_restart_only_changes(&self.config, &new)?;
         if new == self.config {
+            self.app.set_shard(assignment);
             tracing::info!("config reloaded: nothing changed");
             return Ok(());
         }
@@ -245,6 +248,7 @@ impl Supervisor {
         self.stop = stop;
         self.running = running;
         self.config = new;
+        self.app.set_shard(assignment);
         tracing::info!(
             added = %changes.added.join(","),
             removed = %changes.removed.join(","),

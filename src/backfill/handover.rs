@@ -66,6 +66,7 @@ pub fn seen_at(ids: &[u128], to: DateTime<Utc>) -> SeenSet {
 /// Writes `sections` as one checkpoint at `path`, atomically, as the exporter does.
 pub fn write_checkpoint(
     path: &Path,
+    shard: crate::shard::ShardSpec,
     buckets: &Buckets,
     sections: &[Section<'_>],
     now: DateTime<Utc>,
@@ -87,7 +88,7 @@ pub fn write_checkpoint(
             )
         })
         .collect();
-    crate::state::write_checkpoint(path, buckets, &views, now)
+    crate::state::write_checkpoint(path, shard, buckets, &views, now)
 }
 
 #[cfg(test)]

@@ -66,6 +66,9 @@ pub struct Options {
     pub state_out: Option<PathBuf>,
     /// `--max-requests-per-minute`, else `poll.max_requests_per_minute`.
     pub max_requests_per_minute: Option<u32>,
+    /// `--shard`: the config holds only that shard's sources already; the `--state-out`
+    /// checkpoint is marked as that shard's.
+    pub shard: crate::shard::ShardSpec,
 }
 
 /// A backfill whose arguments were checked.
@@ -490,7 +493,14 @@ impl Backfill {
                 kpis: s.kpis(),
             })
             .collect();
-        handover::write_checkpoint(path, &self.config.buckets, &sections, Utc::now()).map_err(|e| {
+        handover::write_checkpoint(
+            path,
+            self.options.shard,
+            &self.config.buckets,
+            &sections,
+            Utc::now(),
+        )
+        .map_err(|e| {
             tracing::error!(path = %path.display(), error = %e, "cannot write the checkpoint");
             BackfillError::Checkpoint {
                 path: path.to_owned(),

@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 
-use super::SourceStatus;
+use super::{ShardSummary, SourceStatus};
 
 const NAME: &str = "SmartAssist Exporter";
 const DESCRIPTION: &str = "Prometheus exporter for Kore.ai SmartAssist contact-center KPIs";
@@ -22,7 +22,12 @@ td,th{border:1px solid #ccc;padding:.25em .5em;text-align:left}\
 .up{color:#060}.down{color:#b00}.pending{color:#666}";
 
 /// The page for `version`, with links to `telemetry_path` and one row per source.
-pub(crate) fn render(version: &str, telemetry_path: &str, sources: &[SourceStatus]) -> String {
+pub(crate) fn render(
+    version: &str,
+    telemetry_path: &str,
+    sources: &[SourceStatus],
+    shard: Option<&ShardSummary>,
+) -> String {
     let mut html = String::with_capacity(2048 + 256 * sources.len());
     let path = escape(telemetry_path);
     // `write!` into a String cannot fail; the results are ignored on purpose.
@@ -36,6 +41,30 @@ pub(crate) fn render(version: &str, telemetry_path: &str, sources: &[SourceStatu
          <li><a href=\"/-/ready\">Readiness</a>: /-/ready</li>\n</ul>\n",
         version = escape(version),
     );
+    if let Some(shard) = shard {
+        let _ = writeln!(
+            html,
+            "<h3>Shard {spec}</h3>\n<p>This exporter is shard {spec} (<code>--shard</code>): it polls the {n} sources below.",
+            spec = escape(&shard.spec),
+            n = sources.len(),
+        );
+        if shard.elsewhere.is_empty() {
+            html.push_str(" Other shards poll none of the config's sources.</p>\n");
+        } else {
+            let _ = write!(
+                html,
+                " Other shards poll the config's other {}: ",
+                shard.elsewhere.len()
+            );
+            let list: Vec<String> = shard
+                .elsewhere
+                .iter()
+                .map(|(name, owner)| format!("{} (shard {owner})", escape(name)))
+                .collect();
+            html.push_str(&list.join(", "));
+            html.push_str(".</p>\n");
+        }
+    }
     html.push_str("<h3>Sources</h3>\n");
     if sources.is_empty() {
         html.push_str("<p>No sources configured.</p>\n");
@@ -130,7 +159,8 @@ mod tests {
                 ..SourceStatus::default()
             },
         ];
-        let html = render("1.2.3", "/stats", &sources);
+        let html = render("1.2.3", "/stats", &sources, None);
+        assert!(!html.contains("Shard"), "no shard section without --shard");
         assert!(html.contains("Version: 1.2.3"));
         assert!(html.contains("<a href=\"/stats\">"));
         assert!(html.contains(
@@ -148,6 +178,33 @@ mod tests {
 
     #[test]
     fn says_so_when_there_are_no_sources() {
-        assert!(render("0", "/metrics", &[]).contains("No sources configured."));
+        assert!(render("0", "/metrics", &[], None).contains("No sources configured."));
+    }
+
+    #[test]
+    fn a_shard_says_which_sources_other_shards_poll() {
+        let sources = [SourceStatus {
+            name: "prod".into(),
+            ..SourceStatus::default()
+        }];
+        let shard = ShardSummary {
+            spec: "1/3".into(),
+            elsewhere: vec![("eu<1>".into(), 0), ("us".into(), 2)],
+        };
+        let html = render("0", "/metrics", &sources, Some(&shard));
+        assert!(html.contains("<h3>Shard 1/3</h3>"), "{html}");
+        assert!(html.contains("it polls the 1 sources below."), "{html}");
+        assert!(
+            html.contains(
+                "Other shards poll the config's other 2: eu&lt;1&gt; (shard 0), us (shard 2).</p>"
+            ),
+            "{html}"
+        );
+        let alone = ShardSummary {
+            spec: "0/2".into(),
+            elsewhere: Vec::new(),
+        };
+        assert!(render("0", "/metrics", &sources, Some(&alone))
+            .contains("Other shards poll none of the config's sources."));
     }
 }

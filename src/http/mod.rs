@@ -78,6 +78,11 @@ pub trait ExporterView: Send + Sync + 'static {
             Err("Not ready".to_owned())
         }
     }
+    /// Which shard this exporter is when several share one config (`--shard`), for the
+    /// landing page; `None` for an exporter that polls its whole config.
+    fn shard(&self) -> Option<ShardSummary> {
+        None
+    }
     /// Starts a config reload (`POST /-/reload`): the future ends once the new config is in
     /// effect, or with the one-line reason it was refused (the old config then stays).
     /// `None` when this view cannot reload.
@@ -97,6 +102,16 @@ pub struct Exposition {
 
 /// What [`ExporterView::reload`] returns.
 pub type ReloadFuture = Pin<Box<dyn Future<Output = Result<(), String>> + Send>>;
+
+/// This exporter's shard, for humans on the landing page: which of N it is and which of the
+/// config's sources other shards poll (the sources table shows the ones polled here).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ShardSummary {
+    /// `--shard`, as `I/N`.
+    pub spec: String,
+    /// The config's sources that other shards poll, with the shard that does.
+    pub elsewhere: Vec<(String, u32)>,
+}
 
 /// How one source is doing, for humans on the landing page. Prometheus gets the same facts as
 /// metrics (`smartassist_up`, `..._last_success_timestamp_seconds`, `..._watermark_...`).
@@ -290,9 +305,9 @@ fn accepts_gzip(headers: &HeaderMap) -> bool {
 }
 
 async fn landing_page(State(s): State<AppState>) -> Response {
-    match read_view(&s.view, |v| v.sources()).await {
-        Ok(sources) => {
-            let page = landing::render(s.version, &s.telemetry_path, &sources);
+    match read_view(&s.view, |v| (v.sources(), v.shard())).await {
+        Ok((sources, shard)) => {
+            let page = landing::render(s.version, &s.telemetry_path, &sources, shard.as_ref());
             (
                 [
                     (

@@ -77,6 +77,10 @@ pub struct SelfMetrics {
     pub checkpoint_failures: IntCounter,
     /// smartassist_exporter_checkpoint_last_success_timestamp_seconds
     pub checkpoint_last_success: Gauge,
+    /// smartassist_exporter_shard_source_info
+    pub shard_sources: IntGaugeVec,
+    /// smartassist_exporter_configured_sources
+    pub configured_sources: IntGauge,
 }
 
 fn reg<T: prometheus::core::Collector + Clone + 'static>(r: &Registry, c: T) -> T {
@@ -143,6 +147,10 @@ impl SelfMetrics {
                 "Checkpoint writes (state.path) that failed; while they fail, new counts are not published.").unwrap()),
             checkpoint_last_success: reg(r, Gauge::new("smartassist_exporter_checkpoint_last_success_timestamp_seconds",
                 "Unix time of the last checkpoint written (0 before the first, or without state.path).").unwrap()),
+            shard_sources: reg(r, IntGaugeVec::new(Opts::new("smartassist_exporter_shard_source_info",
+                "1 for each source this exporter polls, with its --shard (shard of shards; 0 of 1 without --shard). Sources other shards poll are not here."), &["shard", "shards", "source"]).unwrap()),
+            configured_sources: reg(r, IntGauge::new("smartassist_exporter_configured_sources",
+                "Sources in the config file, those other shards poll included: more than the fleet's smartassist_exporter_shard_source_info series means sources nobody polls.").unwrap()),
         };
         m.build_info.with_label_values(&[revision, version]).set(1);
         // Self-metrics exist only once a config has loaded.
@@ -155,6 +163,24 @@ impl SelfMetrics {
         self.config_last_reload_successful.set(1);
         self.config_last_reload_success_timestamp
             .set(at.timestamp_millis() as f64 / 1000.0);
+    }
+
+    /// This exporter polls `sources` as shard `spec`, of `configured` sources in the config
+    /// file: replaces what was shown before (at startup and after each reload).
+    pub fn set_shard_sources<'a>(
+        &self,
+        spec: crate::shard::ShardSpec,
+        sources: impl IntoIterator<Item = &'a str>,
+        configured: usize,
+    ) {
+        self.configured_sources.set(configured as i64);
+        self.shard_sources.reset();
+        let (shard, shards) = (spec.index.to_string(), spec.count.to_string());
+        for source in sources {
+            self.shard_sources
+                .with_label_values(&[shard.as_str(), shards.as_str(), source])
+                .set(1);
+        }
     }
 
     /// A reload failed; the previous config stays in use.

@@ -1,7 +1,7 @@
-//! The checkpoint's file format, version 3: JSON, one object per source. Version 2 added each
+//! The checkpoint's file format, version 4: JSON, one object per source. Version 2 added each
 //! source's `open` conversations; version 3 the families of hold, time to accept, callback
 //! wait, transfers, supervisor joins, dispositions, reasons and bots, and the names learned for
-//! queue ids. The types keep the suffix of the version that introduced them, and
+//! queue ids; version 4 the `--shard` it was written under. The types keep the suffix of the version that introduced them, and
 //! [`super::migrate`] upgrades versions 1 and 2.
 //!
 //! These types are the format, kept apart from the in-memory structs on purpose: a field added
@@ -10,7 +10,8 @@
 //! has a place here (and, if the format changes, a new version with a migration).
 //!
 //! ```json
-//! {"format_version": 3, "written_at": "...", "exporter_version": "0.1.0",
+//! {"format_version": 4, "written_at": "...", "exporter_version": "0.1.0",
+//!  "shard": {"index": 0, "count": 1},
 //!  "buckets": {"first_response": [1.0, ...], ...},
 //!  "sources": {"prod": {"identity": "...", "watermark": "...", "offsets": "auto",
 //!    "open": [{"id": "<32 hex digits>", "from": 1767225000, "to": 1767225001, "checked": 1767225600}],
@@ -36,7 +37,7 @@ use serde::{Deserialize, Serialize, Serializer};
 use crate::config::Buckets;
 
 /// The version this build writes.
-pub const FORMAT_VERSION: u32 = 3;
+pub const FORMAT_VERSION: u32 = 4;
 
 /// A whole checkpoint as read.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -48,10 +49,24 @@ pub struct CheckpointV1 {
     pub written_at: DateTime<Utc>,
     /// The exporter version that wrote it (for people).
     pub exporter_version: String,
+    /// The `--shard` it was written under: a checkpoint belongs to a shard
+    /// ([`crate::shard`]).
+    pub shard: ShardV4,
     /// The histogram buckets the KPI state was counted with (DESIGN §3: never re-bucketed).
     pub buckets: BucketsV3,
     /// Per source name.
     pub sources: BTreeMap<String, SourceV1>,
+}
+
+/// `shard`: the [`ShardSpec`](crate::shard::ShardSpec) as written (`0/1` for an exporter
+/// without `--shard`, and for every checkpoint from before version 4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShardV4 {
+    /// This shard.
+    pub index: u32,
+    /// Of how many.
+    pub count: u32,
 }
 
 /// `buckets`: [`Buckets`] as written. The families version 3 added are `null` in a checkpoint

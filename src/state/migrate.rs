@@ -9,6 +9,7 @@
 //!   dispositions, reasons and bots, all empty (a version 2 exporter counted none of them), and
 //!   no queue names learned yet. The new histograms and their buckets are `null`: nothing was
 //!   counted in them, so whatever buckets the config has fit.
+//! - 3 → 4: `shard` 0 of 1: every exporter before version 4 polled its whole config.
 
 use serde_json::Value;
 
@@ -16,7 +17,7 @@ use serde_json::Value;
 pub type Migration = fn(Value) -> Result<Value, String>;
 
 /// `(from, step)` for every version this build can upgrade from.
-pub const MIGRATIONS: &[(u64, Migration)] = &[(1, v1_to_v2), (2, v2_to_v3)];
+pub const MIGRATIONS: &[(u64, Migration)] = &[(1, v1_to_v2), (2, v2_to_v3), (3, v3_to_v4)];
 
 /// Version 1 → 2: an empty `open` list in every source.
 fn v1_to_v2(mut value: Value) -> Result<Value, String> {
@@ -76,6 +77,14 @@ fn v2_to_v3(mut value: Value) -> Result<Value, String> {
         }
     }
     value["format_version"] = Value::from(3);
+    Ok(value)
+}
+
+/// Version 3 → 4: written by an exporter that polled its whole config, shard 0 of 1.
+fn v3_to_v4(mut value: Value) -> Result<Value, String> {
+    let top = value.as_object_mut().ok_or("not an object")?;
+    top.insert("shard".into(), serde_json::json!({"index": 0, "count": 1}));
+    value["format_version"] = Value::from(4);
     Ok(value)
 }
 

@@ -44,6 +44,7 @@ use crate::poller::open::OpenSet;
 use crate::poller::reader::OffsetSemantics;
 use crate::poller::rescan::Pending;
 use crate::poller::seen::SeenSet;
+use crate::shard::ShardSpec;
 
 pub use convert::SourceView;
 pub use format::FORMAT_VERSION;
@@ -80,6 +81,8 @@ pub fn identity(account_id: &str, stream_id: &str) -> String {
 pub struct Restored {
     /// When it was written.
     pub written_at: DateTime<Utc>,
+    /// The `--shard` it was written under (0/1 before shards existed).
+    pub shard: ShardSpec,
     /// Per source name.
     pub sources: BTreeMap<String, SourceState>,
 }
@@ -216,6 +219,8 @@ pub fn parse(bytes: &[u8], buckets: &Buckets, path: &Path) -> Result<Restored, R
     let checkpoint: format::CheckpointV1 = serde_path_to_error::deserialize(tree)
         .map_err(|e| Rejected::Invalid(format!("{}: {}", e.path(), e.inner())))?;
     check_buckets(&checkpoint.buckets, buckets, path)?;
+    let shard = ShardSpec::new(checkpoint.shard.index, checkpoint.shard.count)
+        .map_err(|e| Rejected::Invalid(format!("shard: {e}")))?;
     let bounds = AllBounds::new(buckets);
     let mut sources = BTreeMap::new();
     for (name, section) in checkpoint.sources {
@@ -225,6 +230,7 @@ pub fn parse(bytes: &[u8], buckets: &Buckets, path: &Path) -> Result<Restored, R
     }
     Ok(Restored {
         written_at: checkpoint.written_at,
+        shard,
         sources,
     })
 }

@@ -19,8 +19,9 @@ use crate::metrics::state::SourceKpis;
 use crate::metrics::{Metrics, VERSION};
 
 use super::convert::{source_to_v1, SourceView};
-use super::format::FORMAT_VERSION;
+use super::format::{ShardV4, FORMAT_VERSION};
 use super::{file, SourceState};
+use crate::shard::ShardSpec;
 
 /// Writes checkpoints and publishes what they hold.
 pub struct StateStore {
@@ -34,6 +35,8 @@ pub struct StateStore {
     /// Set by a failed write, cleared by the next good one. A failing checkpoint holds back
     /// every new count, so it must show outside the log: in `/-/ready` and the self-metrics.
     write_error: WriteError,
+    /// The shard every checkpoint written is marked with.
+    shard: ShardSpec,
 }
 
 #[derive(Default)]
@@ -57,6 +60,7 @@ struct CheckpointOut<'a> {
     format_version: u32,
     written_at: DateTime<Utc>,
     exporter_version: &'a str,
+    shard: ShardV4,
     buckets: &'a Buckets,
     sources: &'a BTreeMap<String, Box<RawValue>>,
 }
@@ -65,6 +69,7 @@ struct CheckpointOut<'a> {
 /// checkpoint made whole elsewhere (backfill's hand-over), with nothing to publish.
 pub fn write_checkpoint(
     path: &std::path::Path,
+    shard: ShardSpec,
     buckets: &Buckets,
     sources: &[(&str, SourceView<'_>)],
     now: DateTime<Utc>,
@@ -77,11 +82,19 @@ pub fn write_checkpoint(
         format_version: FORMAT_VERSION,
         written_at: now,
         exporter_version: VERSION,
+        shard: shard_v4(shard),
         buckets,
         sources: &sections,
     })
     .expect("the checkpoint format serializes to JSON");
     file::write_atomic(path, &bytes)
+}
+
+fn shard_v4(spec: ShardSpec) -> ShardV4 {
+    ShardV4 {
+        index: spec.index,
+        count: spec.count,
+    }
 }
 
 fn section(view: SourceView<'_>) -> Box<RawValue> {
@@ -110,7 +123,15 @@ impl StateStore {
             metrics,
             inner: tokio::sync::Mutex::new(inner),
             write_error: WriteError::default(),
+            shard: ShardSpec::WHOLE,
         }
+    }
+
+    /// The same store, writing checkpoints that belong to shard `spec` (`--shard`), so a later
+    /// start under another spec can tell which accounts moved.
+    pub fn with_shard(mut self, spec: ShardSpec) -> Self {
+        self.shard = spec;
+        self
     }
 
     /// Why the checkpoint cannot be written, while the last write failed (path and error on
@@ -165,6 +186,7 @@ impl StateStore {
                 format_version: FORMAT_VERSION,
                 written_at: now,
                 exporter_version: VERSION,
+                shard: shard_v4(self.shard),
                 buckets: &self.buckets,
                 sources: &inner.sections,
             })

@@ -352,6 +352,33 @@ async fn older_versions_go_through_the_migration_steps() {
 }
 
 #[tokio::test]
+async fn a_version_3_checkpoint_belongs_to_the_whole_config() {
+    let d = dir();
+    let path = d.path().join("state.json");
+    let state = rich_state();
+    write(&path, &state).await;
+    let written = load(&path, &Buckets::default(), now()).unwrap().unwrap();
+    assert_eq!(written.shard, ShardSpec::WHOLE);
+
+    // Version 3 had no `shard`: every exporter then polled its whole config.
+    let mut v3: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    v3["format_version"] = json!(3);
+    v3.as_object_mut().unwrap().remove("shard");
+    std::fs::write(&path, serde_json::to_vec(&v3).unwrap()).unwrap();
+    let migrated = load(&path, &Buckets::default(), now()).unwrap().unwrap();
+    assert_eq!(migrated.shard, ShardSpec::WHOLE);
+    assert_eq!(migrated.sources, written.sources);
+
+    // A shard that cannot exist is a corrupt file: moved aside, a fresh start.
+    let mut bad = v3;
+    bad["format_version"] = json!(FORMAT_VERSION);
+    bad["shard"] = json!({"index": 3, "count": 3});
+    std::fs::write(&path, serde_json::to_vec(&bad).unwrap()).unwrap();
+    assert!(load(&path, &Buckets::default(), now()).unwrap().is_none());
+    assert_eq!(corrupt_files_in(d.path()).len(), 1);
+}
+
+#[tokio::test]
 async fn nothing_is_published_until_its_checkpoint_is_on_disk() {
     let d = dir();
     let missing = d.path().join("not-yet");

@@ -190,6 +190,7 @@ async fn an_interrupted_backfill_resumes_after_its_last_finished_day() {
         labels: vec![("job".into(), "smartassist".into())],
         state_out: None,
         max_requests_per_minute: None,
+        shard: smartassist_exporter::shard::ShardSpec::WHOLE,
     };
     let err = smartassist_exporter::backfill::Backfill::new(config.clone(), other, clock.now())
         .unwrap_err();

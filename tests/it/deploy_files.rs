@@ -1041,6 +1041,98 @@ fn kubernetes_manifests_are_complete_and_restricted() {
     check_config("deploy/kubernetes/configmap.yaml", &config, &[]);
 }
 
+/// The sharded variant (`deploy/kubernetes/sharded`), checked statically as the rest (no
+/// Kubernetes API server here): the parent's resources minus its Deployment and volume claim,
+/// a StatefulSet whose pod is the Deployment's pod plus `--shard=ordinal/N` with N its
+/// replicas, one volume claim per shard, a headless governing Service, and a disruption budget
+/// of one shard at a time.
+#[test]
+fn kubernetes_sharded_overlay_is_the_deployment_as_a_statefulset() {
+    let kustomization = &yaml_docs("deploy/kubernetes/sharded/kustomization.yaml")[0];
+    let resources: Vec<&str> = kustomization["resources"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|r| r.as_str().unwrap())
+        .collect();
+    assert_eq!(resources, ["..", "statefulset.yaml", "pdb.yaml"]);
+    let mut deleted = BTreeSet::new();
+    let mut headless = false;
+    for p in kustomization["patches"].as_sequence().unwrap() {
+        let patch: Yaml = serde_yaml_ng::from_str(s(p, "patch")).unwrap();
+        if s(&patch, "$patch") == "delete" {
+            deleted.insert(format!(
+                "{}/{}",
+                s(&patch, "kind"),
+                s(&patch["metadata"], "name")
+            ));
+        } else if s(&patch, "kind") == "Service" {
+            headless = s(&patch["spec"], "clusterIP") == "None";
+        }
+    }
+    let deployment = &yaml_docs("deploy/kubernetes/deployment.yaml")[0];
+    let pvc = &yaml_docs("deploy/kubernetes/pvc.yaml")[0];
+    let service = &yaml_docs("deploy/kubernetes/service.yaml")[0];
+    assert_eq!(
+        deleted,
+        [
+            format!("Deployment/{}", s(&deployment["metadata"], "name")),
+            format!("PersistentVolumeClaim/{}", s(&pvc["metadata"], "name")),
+        ]
+        .into()
+    );
+    assert!(headless, "the Service is patched to clusterIP: None");
+
+    let sts = &yaml_docs("deploy/kubernetes/sharded/statefulset.yaml")[0];
+    assert_eq!(s(sts, "kind"), "StatefulSet");
+    assert_eq!(
+        s(&sts["spec"], "serviceName"),
+        s(&service["metadata"], "name"),
+        "governed by the (headless) Service"
+    );
+    assert_eq!(s(&sts["spec"], "podManagementPolicy"), "Parallel");
+    let replicas = sts["spec"]["replicas"].as_u64().unwrap();
+    assert!(replicas > 1);
+    // The pod is the Deployment's: same security, probes, mounts; the shard flag added and the
+    // state volume coming from the claim template instead of the single claim.
+    let mut pod = sts["spec"]["template"].clone();
+    let mut want = deployment["spec"]["template"].clone();
+    let args = pod["spec"]["containers"][0]["args"]
+        .as_sequence_mut()
+        .unwrap();
+    let shard = format!("--shard=ordinal/{replicas}");
+    let at = args
+        .iter()
+        .position(|a| a.as_str() == Some(shard.as_str()))
+        .unwrap_or_else(|| panic!("{shard} in {args:?}"));
+    args.remove(at);
+    want["spec"]["volumes"]
+        .as_sequence_mut()
+        .unwrap()
+        .retain(|v| s(v, "name") != "state");
+    assert_eq!(
+        pod, want,
+        "the StatefulSet's pod differs from the Deployment's"
+    );
+    let claims = sts["spec"]["volumeClaimTemplates"].as_sequence().unwrap();
+    assert_eq!(claims.len(), 1);
+    assert_eq!(s(&claims[0]["metadata"], "name"), "state");
+    assert_eq!(
+        claims[0]["spec"], pvc["spec"],
+        "each shard's claim is the single one's"
+    );
+
+    let pdb = &yaml_docs("deploy/kubernetes/sharded/pdb.yaml")[0];
+    assert_eq!(s(pdb, "kind"), "PodDisruptionBudget");
+    assert_eq!(pdb["spec"]["maxUnavailable"].as_u64(), Some(1));
+    for (k, v) in pdb["spec"]["selector"]["matchLabels"].as_mapping().unwrap() {
+        assert_eq!(
+            &sts["spec"]["template"]["metadata"]["labels"][k], v,
+            "PDB selector"
+        );
+    }
+}
+
 #[test]
 fn systemd_unit_is_hardened_and_verifies() {
     let text = read("deploy/systemd/smartassist-exporter.service");

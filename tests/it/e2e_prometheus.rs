@@ -31,9 +31,10 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use smartassist_exporter::simulator::roster::{METACHARACTER_QUEUE, QUEUES};
 
+use crate::support::e2e::{get_json, query, wait_for, Procs};
 use crate::support::grafana::{self, Dashboard, Pick, Picks};
 use crate::support::http::{free_port, http_get, urlencode};
-use crate::support::procs::{heavy, Proc};
+use crate::support::procs::{heavy_shared, Proc};
 use crate::support::tools::{self, check_metrics, promtool, required_tool};
 use crate::support::{files_in, root};
 
@@ -52,58 +53,6 @@ const RUNBOOK_BASE: &str = "https://smartassist-exporter.invalid/docs/alerts.md"
 const GRAFANA_URL: &str = "http://localhost:3000";
 /// The overview's name for conversations that never reached a queue.
 const NO_QUEUE: &str = "(no queue)";
-
-fn get_json(addr: SocketAddr, target: &str) -> Result<Value, String> {
-    let (status, body) = http_get(addr, target)?;
-    if status != 200 {
-        return Err(format!("GET {target}: HTTP {status}: {body}"));
-    }
-    serde_json::from_str(&body).map_err(|e| format!("GET {target}: {e}: {body}"))
-}
-
-/// The result vector of an instant query.
-fn query(prometheus: SocketAddr, promql: &str) -> Result<Vec<Value>, String> {
-    let v = get_json(
-        prometheus,
-        &format!("/api/v1/query?query={}", urlencode(promql)),
-    )?;
-    v["data"]["result"]
-        .as_array()
-        .cloned()
-        .ok_or_else(|| format!("{promql}: no result in {v}"))
-}
-
-/// Every process started by the test; checked for early exits while waiting.
-struct Procs(Vec<Proc>);
-
-impl Procs {
-    fn assert_running(&mut self) {
-        for p in &mut self.0 {
-            p.assert_running();
-        }
-    }
-}
-
-/// Calls `check` until it returns `Ok`, every half second, failing at `deadline` (counted
-/// from `since`) with the last reason.
-fn wait_for<T>(
-    what: &str,
-    since: Instant,
-    deadline: Duration,
-    procs: &mut Procs,
-    mut check: impl FnMut() -> Result<T, String>,
-) -> T {
-    loop {
-        procs.assert_running();
-        match check() {
-            Ok(v) => return v,
-            Err(last) if since.elapsed() > deadline => {
-                panic!("timed out after {deadline:?} waiting for {what}; last: {last}")
-            }
-            Err(_) => std::thread::sleep(Duration::from_millis(500)),
-        }
-    }
-}
 
 /// One demo exporter and the Prometheus that scrapes it.
 struct Run {
@@ -381,7 +330,7 @@ fn drop_off_incident_pages_through_alertmanager_and_dashboards_have_data() {
     else {
         return;
     };
-    let _heavy = heavy();
+    let _heavy = heavy_shared();
     let started = Instant::now();
     let dir = tempfile::tempdir().expect("temp dir");
     let mut procs = Procs(Vec::new());

@@ -61,7 +61,7 @@ pub use auth::sign_jwt;
 pub use model::Conversation;
 pub use request::Rejection;
 pub use run::{run_simulate, SimError};
-pub use server::serve;
+pub use server::{serve, serve_fleet, Fleet};
 pub use settings::{EndDateMode, OffsetMode, PageOrder, SimConfig, Switches, Visibility};
 pub use spec::{At, BurstSpec, FaultKind, FaultSpec, IncidentSpec, SpecError, TimeWindow};
 pub use stats::Stats;

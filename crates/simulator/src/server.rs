@@ -17,6 +17,7 @@
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, RawQuery, State};
@@ -104,11 +105,82 @@ async fn api(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    respond(&sim, &account, &endpoint, query, &headers, &body).await
+}
+
+/// Many accounts behind one host, as SmartAssist serves them: each request goes to the
+/// simulator of the account in its path. The fleet tests (sharding, many sources in one
+/// exporter) need accounts that differ only in their id, as real ones do.
+#[derive(Clone, Default)]
+pub struct Fleet {
+    by_account: Arc<HashMap<String, Simulator>>,
+}
+
+impl Fleet {
+    /// The simulators, by their `account_id` (the last of a repeated id wins).
+    pub fn new(sims: impl IntoIterator<Item = Simulator>) -> Self {
+        let by_account = sims
+            .into_iter()
+            .map(|s| (s.config().account_id.clone(), s))
+            .collect();
+        Self {
+            by_account: Arc::new(by_account),
+        }
+    }
+
+    /// The API routes for every account (no `/__truth`: ask each simulator).
+    pub fn router(&self) -> Router {
+        Router::new()
+            .route(ENDPOINT_PATH_TEMPLATE, post(fleet_api))
+            .with_state(self.clone())
+    }
+}
+
+/// Serves `fleet` on `listener` until `shutdown` completes.
+pub async fn serve_fleet(
+    listener: TcpListener,
+    fleet: Fleet,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, fleet.router())
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+async fn fleet_api(
+    State(fleet): State<Fleet>,
+    Path((account, endpoint)): Path<(String, String)>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    match fleet.by_account.get(&account) {
+        Some(sim) => respond(sim, &account, &endpoint, query, &headers, &body).await,
+        None => {
+            let reply = Reply::error(403, "not authorised for this account");
+            (
+                StatusCode::FORBIDDEN,
+                [(header::CONTENT_TYPE, reply.content_type)],
+                reply.body,
+            )
+                .into_response()
+        }
+    }
+}
+
+async fn respond(
+    sim: &Simulator,
+    account: &str,
+    endpoint: &str,
+    query: Option<String>,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Response {
     let inner = &sim.inner;
     let paging = request::paging(query.as_deref());
     let n = inner.next_request();
     inner.stats.request(paging.offset_seen, paging.limit_seen);
-    let reply = answer(&sim, n, &account, &endpoint, &headers, paging, &body).await;
+    let reply = answer(sim, n, account, endpoint, headers, paging, body).await;
     inner.stats.status(reply.status);
     let mut resp = (
         StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),

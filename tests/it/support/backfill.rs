@@ -69,6 +69,7 @@ pub fn options(
             .collect(),
         state_out,
         max_requests_per_minute: Some(1_000_000),
+        shard: smartassist_exporter::shard::ShardSpec::WHOLE,
     }
 }
 

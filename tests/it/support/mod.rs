@@ -19,6 +19,7 @@
 
 pub mod backfill;
 pub mod binary;
+pub mod e2e;
 pub mod expect;
 pub mod exposition;
 pub mod grafana;

@@ -7,27 +7,36 @@
 //! two-core machine two of them side by side starve each other's deadlines (Prometheus scrapes
 //! every second, the crash test kills at chosen moments). Each takes [`heavy`] (or
 //! [`heavy_async`]) first, so they run one after another while the light tests run beside
-//! them.
+//! them. The end-to-end tests spend their minutes waiting for alerts (`for: 2m`), not
+//! computing: they take [`heavy_shared`], which lets them run beside each other (their waits
+//! overlap, minutes off the suite) but beside no other heavy test.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
-use tokio::sync::{Mutex, MutexGuard};
+use tokio::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-/// Held by the test that runs a heavy scenario. A tokio mutex: no poisoning when a heavy test
-/// fails (the next one still runs), and async tests can hold it across `.await`.
-static HEAVY: Mutex<()> = Mutex::const_new(());
+/// Held by the test that runs a heavy scenario (written), or by the end-to-end tests together
+/// (read). A tokio lock: no poisoning when a heavy test fails (the next one still runs), async
+/// tests can hold it across `.await`, and it is fair, so a waiting writer is not starved.
+static HEAVY: RwLock<()> = RwLock::const_new(());
 
 /// Waits until no other heavy test runs; the heavy test runs while the guard lives. For plain
 /// `#[test]` functions (it blocks the thread; never call it inside a runtime).
-pub fn heavy() -> MutexGuard<'static, ()> {
-    HEAVY.blocking_lock()
+pub fn heavy() -> RwLockWriteGuard<'static, ()> {
+    HEAVY.blocking_write()
 }
 
 /// [`heavy`] for `#[tokio::test]` functions.
-pub async fn heavy_async() -> MutexGuard<'static, ()> {
-    HEAVY.lock().await
+pub async fn heavy_async() -> RwLockWriteGuard<'static, ()> {
+    HEAVY.write().await
+}
+
+/// For the end-to-end tests, which mostly wait: they run beside each other, beside no other
+/// heavy test.
+pub fn heavy_shared() -> RwLockReadGuard<'static, ()> {
+    HEAVY.blocking_read()
 }
 
 /// A child process that is killed when dropped, with its output in a log file whose tail is
