@@ -10,7 +10,7 @@
 //! 1. [`read`]: every source's conversations that started up to the end of the day (from the
 //!    longest counted duration before `--from` on the first day);
 //! 2. [`place`]: those that ended within the day, in end order, once each;
-//! 3. [`series`]: the state after each step, through the exporter's collector;
+//! 3. [`series`]: the state after each step, through the walk `/metrics` is written from;
 //! 4. [`openmetrics`]: the day's file, atomically.
 //!
 //! [`range`] checks the arguments and cuts the range into days; [`progress`] reports;

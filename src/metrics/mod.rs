@@ -7,9 +7,9 @@
 //! - [`keys`]: the per-queue series' label key, which both the state and `lookup` use.
 //! - `lookup`: finding a series by borrowed label values, so a record allocates nothing.
 //! - [`gzip`]: one gzip member from a precompressed head and a fresh tail.
+//! - [`walk`]: every series of the state, in exposition order, for a format to write.
 //! - [`collector`]: the state as a `prometheus` collector (the reference encoding).
-//! - [`text`]: the state written straight as text, byte-identical to the collector's, for
-//!   publish.
+//! - [`text`]: the walk written as text format 0.0.4, for publish.
 //! - [`selfmetrics`]: the exporter's own health metrics.
 
 pub mod catalog;
@@ -22,6 +22,7 @@ mod lookup;
 pub mod selfmetrics;
 pub mod state;
 pub mod text;
+pub mod walk;
 
 use std::sync::{Arc, RwLock};
 
