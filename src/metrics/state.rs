@@ -1,7 +1,7 @@
 //! KPI state as plain data: per source, per label set, counts and histograms.
 //!
 //! The poller (or replay, or backfill) adds each finished conversation's [`Facts`] here; the
-//! collector reads it for `/metrics`. Plain structs — not the `prometheus` crate's metric
+//! walk ([`super::walk`]) reads it for `/metrics` and backfill files. Plain structs — not the `prometheus` crate's metric
 //! types — so the state can be checkpointed, restored and published as a whole (DESIGN §2).
 
 use std::borrow::Cow;
