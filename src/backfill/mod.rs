@@ -554,7 +554,7 @@ fn spent(registry: &prometheus::Registry, own: &SelfMetrics, sources: &[&str]) -
     let sent = registry
         .gather()
         .iter()
-        .filter(|f| f.name() == "smartassist_exporter_api_requests_total")
+        .filter(|f| f.name() == crate::metrics::catalog::API_REQUESTS.name)
         .flat_map(|f| f.get_metric())
         .map(|m| m.get_counter().get_value() as u64)
         .sum();
