@@ -16,7 +16,9 @@ use std::fmt;
 use crate::kpi::Outcome;
 use crate::metrics::catalog::{self as cat, Family};
 use crate::metrics::histogram::{Bounds, Histogram};
-use crate::metrics::state::{AllBounds, KpiState, QueueSeries, SourceKpis};
+use crate::metrics::state::{
+    AllBounds, KpiState, QueueSeries, SourceKpis, QUEUE_COUNTERS, QUEUE_HISTOGRAMS,
+};
 
 /// What a format does with each series the walk visits. Calls come in order: [`family`] once
 /// per family that has series, then one call per series of it.
@@ -72,9 +74,7 @@ impl Le {
 /// Visits every KPI and ingest family of `state` and each of its series, in exposition order.
 pub fn walk(state: &KpiState, bounds: &AllBounds, visitor: &mut impl SeriesVisitor) {
     let queues = QueueSets::new(state);
-    let mut plan = PLAN;
-    plan.sort_by_key(|(family, _)| family.name);
-    for (family, rows) in &plan {
+    for (family, rows) in &plan() {
         match *rows {
             Rows::QueueCounter(value) => {
                 if queues.sets.is_empty() {
@@ -211,74 +211,27 @@ enum Rows {
     Overflow,
 }
 
-/// Every family the walk visits and where its series come from (catalog order; sorted by
-/// name when walked).
-const PLAN: [(Family, Rows); 34] = [
+/// Every family the walk visits and where its series come from, sorted by name: the
+/// per-queue tables of the state, and the families with series of their own shape.
+fn plan() -> Vec<(Family, Rows)> {
+    let counters = QUEUE_COUNTERS.map(|(f, value)| (f, Rows::QueueCounter(value)));
+    let histograms = QUEUE_HISTOGRAMS.map(|(f, h, b)| (f, Rows::QueueHistogram(h, b)));
+    let mut plan: Vec<(Family, Rows)> = counters
+        .into_iter()
+        .chain(histograms)
+        .chain(SHAPED)
+        .collect();
+    plan.sort_by_key(|(family, _)| family.name);
+    plan
+}
+
+/// The families whose series are not one per queue label set.
+const SHAPED: [(Family, Rows); 13] = [
     (cat::CONVERSATIONS, Rows::Conversations),
-    (cat::QUEUE_ENTRIES, Rows::QueueCounter(|s| s.entries)),
-    (cat::QUEUE_ANSWERED, Rows::QueueCounter(|s| s.answered)),
-    (cat::QUEUE_ABANDONED, Rows::QueueCounter(|s| s.abandoned)),
-    (cat::QUEUE_OVERFLOWS, Rows::QueueCounter(|s| s.overflows)),
-    (
-        cat::QUEUE_WAIT,
-        Rows::QueueHistogram(|s| &s.queue_wait, |b| &b.queue_wait),
-    ),
-    (
-        cat::CALLBACK_WAIT,
-        Rows::QueueHistogram(|s| &s.callback_wait, |b| &b.callback_wait),
-    ),
-    (
-        cat::QUEUE_ABANDON_TIME,
-        Rows::QueueHistogram(|s| &s.abandon_time, |b| &b.abandon_time),
-    ),
-    (
-        cat::CALLBACKS_OPTED,
-        Rows::QueueCounter(|s| s.callbacks_opted),
-    ),
-    (
-        cat::CALLBACKS_ACCEPTED,
-        Rows::QueueCounter(|s| s.callbacks_accepted),
-    ),
-    (
-        cat::AGENT_INTERACTIONS,
-        Rows::QueueCounter(|s| s.agent_interactions),
-    ),
-    (
-        cat::FIRST_RESPONSE,
-        Rows::QueueHistogram(|s| &s.first_response, |b| &b.first_response),
-    ),
-    (
-        cat::INTERACTION,
-        Rows::QueueHistogram(|s| &s.interaction, |b| &b.interaction),
-    ),
-    (
-        cat::AFTER_CALL_WORK,
-        Rows::QueueHistogram(|s| &s.after_call_work, |b| &b.after_call_work),
-    ),
-    (
-        cat::HANDLE_TIME,
-        Rows::QueueHistogram(|s| &s.handle_time, |b| &b.handle_time),
-    ),
-    (cat::HOLD, Rows::QueueHistogram(|s| &s.hold, |b| &b.hold)),
-    (
-        cat::AGENT_ACCEPT,
-        Rows::QueueHistogram(|s| &s.agent_accept, |b| &b.agent_accept),
-    ),
-    (cat::TRANSFERS, Rows::QueueCounter(|s| s.transfers)),
-    (cat::CONSULTS, Rows::QueueCounter(|s| s.consults)),
-    (
-        cat::SUPERVISOR_JOINS,
-        Rows::QueueCounter(|s| s.supervisor_joins),
-    ),
     (
         cat::AGENT_NO_RESPONSES,
         Rows::QueueEvents("event", |s| &s.no_responses),
     ),
-    (
-        cat::CSAT_SCORE,
-        Rows::QueueHistogram(|s| &s.csat, |b| &b.csat),
-    ),
-    (cat::NPS_SCORE, Rows::QueueHistogram(|s| &s.nps, |b| &b.nps)),
     (cat::SURVEY_LIKES, Rows::Likes),
     (cat::VOICEMAILS, Rows::Voicemails),
     (cat::DISCONNECTS, Rows::Disconnects),
@@ -518,13 +471,12 @@ mod tests {
 
     #[test]
     fn the_plan_covers_exactly_the_kpi_and_ingest_families() {
-        let mut planned: Vec<&str> = PLAN.iter().map(|(f, _)| f.name).collect();
+        let planned: Vec<&str> = plan().iter().map(|(f, _)| f.name).collect();
         let mut catalog: Vec<&str> = cat::KPI_FAMILIES
             .iter()
             .chain([&cat::RECORDS, &cat::REJECTED_VALUES, &cat::LABEL_OVERFLOW])
             .map(|f| f.name)
             .collect();
-        planned.sort_unstable();
         catalog.sort_unstable();
         assert_eq!(planned, catalog);
     }
