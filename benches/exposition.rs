@@ -1,8 +1,7 @@
 //! Exposition cost at 2k, 20k and 100k series: what one scrape costs (the cached KPI
 //! bytes plus self-metrics encoded now, plain and gzip, as `Metrics::scrape` hands them to the
 //! server), and what a publish costs (encoding the whole KPI state once per poll), with its
-//! parts: the direct text encoder, the gzip head, and the `prometheus` crate's encoder it
-//! replaced.
+//! parts: the text encoder over the walk, and the gzip head.
 //!
 //! Run: `cargo bench --bench exposition`.
 
@@ -143,14 +142,10 @@ fn bench(c: &mut Criterion) {
         let gzip = sorted_times(runs, || {
             std::hint::black_box(GzipHead::new(&text));
         });
-        let crate_encoder = sorted_times(runs.min(5), || {
-            std::hint::black_box(m.encode_kpis_with_collector());
-        });
         eprintln!(
-            "  publish parts (median): direct text encoder {:?}, gzip head {:?}; the prometheus crate's encoder it replaced {:?}",
+            "  publish parts (median): direct text encoder {:?}, gzip head {:?}",
             direct[direct.len() / 2],
-            gzip[gzip.len() / 2],
-            crate_encoder[crate_encoder.len() / 2]
+            gzip[gzip.len() / 2]
         );
         g.bench_with_input(BenchmarkId::new("scrape_plain", series), &m, |b, m| {
             b.iter(|| m.scrape(false))

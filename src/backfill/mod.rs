@@ -10,7 +10,7 @@
 //! 1. [`read`]: every source's conversations that started up to the end of the day (from the
 //!    longest counted duration before `--from` on the first day);
 //! 2. [`place`]: those that ended within the day, in end order, once each;
-//! 3. [`series`]: the state after each step, through the exporter's collector;
+//! 3. [`series`]: the state after each step, through the walk `/metrics` is written from;
 //! 4. [`openmetrics`]: the day's file, atomically.
 //!
 //! [`range`] checks the arguments and cuts the range into days; [`progress`] reports;
@@ -564,7 +564,7 @@ fn spent(registry: &prometheus::Registry, own: &SelfMetrics, sources: &[&str]) -
     let sent = registry
         .gather()
         .iter()
-        .filter(|f| f.name() == "smartassist_exporter_api_requests_total")
+        .filter(|f| f.name() == crate::metrics::catalog::API_REQUESTS.name)
         .flat_map(|f| f.get_metric())
         .map(|m| m.get_counter().get_value() as u64)
         .sum();

@@ -134,14 +134,13 @@ mod tests {
     use std::collections::{BTreeSet, HashSet};
 
     use chrono::{DateTime, TimeDelta, Utc};
-    use prometheus::{Encoder as _, TextEncoder};
 
     use super::*;
     use crate::backfill::series::Sampler;
     use crate::config::{Buckets, Limits};
     use crate::ingest::{ingest_body, IngestContext};
-    use crate::metrics::collector::families;
     use crate::metrics::state::{AllBounds, KpiState};
+    use crate::metrics::text;
 
     fn seed_state(bounds: &AllBounds) -> KpiState {
         let body = std::fs::read("tests/fixtures/seed-sample-response.json").unwrap();
@@ -189,9 +188,7 @@ mod tests {
         let bounds = AllBounds::new(&Buckets::default());
         let state = seed_state(&bounds);
         let mut encoded = Vec::new();
-        TextEncoder::new()
-            .encode(&families(&state, &bounds), &mut encoded)
-            .unwrap();
+        text::encode(&state, &bounds, &mut encoded);
         let kpi_names: Vec<&str> = KPI_FAMILIES.iter().map(|f| f.name).collect();
         let expected: BTreeSet<String> = String::from_utf8(encoded)
             .unwrap()

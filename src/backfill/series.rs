@@ -1,8 +1,8 @@
 //! The KPI state as series samples, step after step.
 //!
-//! At each step the state is read through the exporter's own collector
-//! ([`crate::metrics::collector::families`]), so names, label sets, bucket bounds and values
-//! are exactly what `/metrics` would show. Only changes are kept: a day's samples are the
+//! At each step the state is read through the same walk `/metrics` is written from
+//! ([`crate::metrics::walk`]), so names, label sets, bucket bounds and values are exactly what
+//! `/metrics` would show. Only changes are kept: a day's samples are the
 //! values carried in from the day before plus what changed at each step, and the day file
 //! repeats each value at every step when it is written ([`super::openmetrics`]).
 //!
@@ -13,11 +13,10 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use prometheus::proto::MetricType;
-
-use crate::metrics::catalog::{Kind, KPI_FAMILIES};
-use crate::metrics::collector::families;
+use crate::metrics::catalog::{Family, Kind, KPI_FAMILIES};
+use crate::metrics::histogram::Histogram;
 use crate::metrics::state::{AllBounds, KpiState, QueueLabels, QueueSeries, SourceKpis};
+use crate::metrics::walk::{walk, Labels, Le, SeriesVisitor};
 
 /// A series as the exposition groups it: a KPI family (index into [`KPI_FAMILIES`]) and its
 /// label set rendered as in the text format (`channel="voice",...`, without `le`).
@@ -27,7 +26,7 @@ pub type PointKey = (usize, String);
 /// bucket counts (`+Inf` last), then its sum, then its count.
 pub type Values = Vec<f64>;
 
-/// The `le` values of each histogram family, as the text encoder writes them.
+/// The `le` values of each histogram family, as `/metrics` writes them.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Shapes {
     le: HashMap<usize, Vec<String>>,
@@ -43,7 +42,7 @@ impl Shapes {
 /// Escapes a label value as the text formats (0.0.4 and OpenMetrics) require.
 pub fn escape_label_value(v: &str) -> String {
     let mut out = String::with_capacity(v.len());
-    crate::metrics::text::push_label_value(&mut out, v);
+    crate::metrics::walk::push_label_value(&mut out, v);
     out
 }
 
@@ -54,49 +53,51 @@ pub fn points(
     bounds: &AllBounds,
     shapes: &mut Shapes,
 ) -> Vec<(PointKey, Values)> {
-    let mut out = Vec::new();
-    for mf in families(state, bounds) {
-        let Some(family) = KPI_FAMILIES.iter().position(|f| f.name == mf.name()) else {
-            continue;
-        };
-        for m in mf.get_metric() {
-            let labels = m
-                .get_label()
-                .iter()
-                .map(|lp| format!("{}=\"{}\"", lp.name(), escape_label_value(lp.value())))
-                .collect::<Vec<_>>()
-                .join(",");
-            let values = match mf.get_field_type() {
-                MetricType::HISTOGRAM => {
-                    let h = m.get_histogram();
-                    let mut values: Values = Vec::with_capacity(h.get_bucket().len() + 3);
-                    let mut le = Vec::with_capacity(h.get_bucket().len() + 1);
-                    let mut inf = false;
-                    for b in h.get_bucket() {
-                        let upper = b.upper_bound();
-                        inf |= upper.is_infinite() && upper.is_sign_positive();
-                        le.push(if inf {
-                            "+Inf".to_owned()
-                        } else {
-                            upper.to_string()
-                        });
-                        values.push(b.cumulative_count() as f64);
-                    }
-                    if !inf {
-                        le.push("+Inf".to_owned());
-                        values.push(h.get_sample_count() as f64);
-                    }
-                    values.push(h.get_sample_sum());
-                    values.push(h.get_sample_count() as f64);
-                    shapes.le.entry(family).or_insert(le);
-                    values
-                }
-                _ => vec![m.get_counter().get_value()],
-            };
-            out.push(((family, labels), values));
+    let mut points = Points {
+        out: Vec::new(),
+        shapes,
+        family: None,
+    };
+    walk(state, bounds, &mut points);
+    points.out
+}
+
+/// The walk's series as points: the visitor behind [`points`].
+struct Points<'a> {
+    out: Vec<(PointKey, Values)>,
+    shapes: &'a mut Shapes,
+    /// The current family's index in [`KPI_FAMILIES`]; `None`: not a KPI family, skipped.
+    family: Option<usize>,
+}
+
+impl SeriesVisitor for Points<'_> {
+    fn family(&mut self, family: &Family) {
+        self.family = KPI_FAMILIES.iter().position(|f| f.name == family.name);
+    }
+
+    fn counter(&mut self, labels: Labels<'_>, value: u64) {
+        if let Some(family) = self.family {
+            self.out
+                .push(((family, labels.to_string()), vec![value as f64]));
         }
     }
-    out
+
+    fn histogram(&mut self, labels: Labels<'_>, h: &Histogram, le: &Le) {
+        let Some(family) = self.family else {
+            return;
+        };
+        let mut values: Values = Vec::with_capacity(le.bounds().len() + 3);
+        values.extend(h.cumulative().map(|n| n as f64));
+        values.push(h.count as f64);
+        values.push(h.sum());
+        values.push(h.count as f64);
+        self.shapes.le.entry(family).or_insert_with(|| {
+            let mut values = le.bounds().to_vec();
+            values.push("+Inf".to_owned());
+            values
+        });
+        self.out.push(((family, labels.to_string()), values));
+    }
 }
 
 /// One series within one day: where its samples begin and end, and how its values change.
@@ -170,7 +171,7 @@ impl Sampled {
     }
 
     /// The part of `now` that differs from what was sampled (changed or new label sets,
-    /// whole, as the collector renders them), and records it as sampled; and the queue series
+    /// whole, as the walk visits them), and records it as sampled; and the queue series
     /// sampled before that `now` no longer has. Collecting only that keeps a step's cost
     /// proportional to what the step changed, not to the number of series.
     fn advance(&mut self, now: &SourceKpis) -> (SourceKpis, SourceKpis) {

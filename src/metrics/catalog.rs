@@ -1,5 +1,6 @@
 //! The metric catalog of DESIGN §4: every family's name, type, HELP text and label names, in
-//! one place. Nothing else in the crate spells a metric name.
+//! one place, the exporter's own metrics included. Nothing else in the crate spells a metric
+//! name.
 //!
 //! HELP text names the SmartAssist field each value comes from, so a reader of `/metrics` can
 //! trace a number back to the API without opening the code.
@@ -208,6 +209,186 @@ family!(REJECTED_VALUES, "smartassist_exporter_rejected_values_total", Counter, 
 family!(LABEL_OVERFLOW, "smartassist_exporter_label_overflow_total", Counter, &["label", "source"],
     "Observations whose label value was replaced by \"other\" because limits.max_queues / limits.max_label_values was reached, by label; label=\"series\": whose whole label set was, because limits.max_series was.");
 
+// ---- the exporter's own metrics about polling (crate-native types on the exporter's
+// ---- registry, see `selfmetrics`; named here so the whole surface is in one file)
+
+const SOURCE: &[&str] = &["source"];
+
+family!(
+    UP,
+    "smartassist_up",
+    Gauge,
+    SOURCE,
+    "1 if the last poll of the source succeeded (every request of the tick answered), else 0."
+);
+family!(
+    BUILD_INFO,
+    "smartassist_exporter_build_info",
+    Gauge,
+    &["revision", "version"],
+    "Version and revision of the running exporter; always 1."
+);
+family!(
+    POLLS,
+    "smartassist_exporter_polls_total",
+    Counter,
+    SOURCE,
+    "Poll ticks run for the source."
+);
+family!(
+    POLL_FAILURES,
+    "smartassist_exporter_poll_failures_total",
+    Counter,
+    SOURCE,
+    "Poll ticks that failed (the watermark stayed where it was)."
+);
+family!(
+    POLL_DURATION,
+    "smartassist_exporter_poll_duration_seconds",
+    Gauge,
+    SOURCE,
+    "Duration of the source's last poll tick, in seconds."
+);
+family!(
+    LAST_SUCCESS,
+    "smartassist_exporter_last_success_timestamp_seconds",
+    Gauge,
+    SOURCE,
+    "Unix time of the source's last successful poll."
+);
+family!(
+    WATERMARK,
+    "smartassist_exporter_watermark_timestamp_seconds",
+    Gauge,
+    SOURCE,
+    "Unix time (UTC) before which every conversation start has had its first pass."
+);
+family!(
+    API_REQUESTS,
+    "smartassist_exporter_api_requests_total",
+    Counter,
+    &["code", "endpoint", "source"],
+    "Requests to the SmartAssist API by endpoint and HTTP status code (error for no response)."
+);
+family!(
+    API_REQUEST_DURATION,
+    "smartassist_exporter_api_request_duration_seconds",
+    Histogram,
+    &["endpoint", "source"],
+    "Duration of requests to the SmartAssist API, in seconds."
+);
+family!(
+    API_RETRIES,
+    "smartassist_exporter_api_retries_total",
+    Counter,
+    &["reason", "source"],
+    "Requests retried, by reason (connect, timeout, rate_limited, server_error, bad_body)."
+);
+family!(RATE_LIMIT_WAIT, "smartassist_exporter_rate_limit_wait_seconds_total", Counter, SOURCE,
+    "Time spent waiting for the client-side request budget (poll.max_requests_per_minute), in seconds.");
+family!(
+    WINDOW_SPLITS,
+    "smartassist_exporter_window_splits_total",
+    Counter,
+    SOURCE,
+    "Saturated windows (11 full pages) split in halves and queried again."
+);
+family!(TRUNCATED_WINDOWS, "smartassist_exporter_truncated_windows_total", Counter, SOURCE,
+    "1-second windows still saturated: ingested as far as the API pages go, the rest cannot be read.");
+family!(
+    SKIPPED_WINDOWS,
+    "smartassist_exporter_skipped_windows_total",
+    Counter,
+    SOURCE,
+    "1-second windows whose response body never parsed, skipped so the watermark can move."
+);
+family!(COUNT_LAG, "smartassist_exporter_count_lag_seconds", Histogram, SOURCE,
+    "Time from a conversation's end (sessionEndTime) to its increment reaching /metrics, in seconds.");
+family!(
+    OPEN_CONVERSATIONS,
+    "smartassist_exporter_open_conversations",
+    Gauge,
+    SOURCE,
+    "Conversations seen in progress and followed until they end (poll.max_open_age at most)."
+);
+family!(OPEN_EXPIRED, "smartassist_exporter_open_expired_total", Counter, SOURCE,
+    "Conversations still in progress poll.max_open_age after their start, no longer followed (never counted).");
+family!(DEFERRED_READS, "smartassist_exporter_deferred_reads_total", Counter, SOURCE,
+    "Open-conversation checks and rescans left for the next tick because the request budget before it was spent.");
+family!(
+    TRACKED_CONVERSATIONS,
+    "smartassist_exporter_tracked_conversations",
+    Gauge,
+    SOURCE,
+    "Conversation ids remembered for deduplication."
+);
+family!(CONFIG_LAST_RELOAD_SUCCESSFUL, "smartassist_exporter_config_last_reload_successful", Gauge, &[],
+    "1 if the last config reload (SIGHUP or POST /-/reload) succeeded, 0 if it failed and the previous config is still in use.");
+family!(
+    CONFIG_LAST_RELOAD_SUCCESS_TIMESTAMP,
+    "smartassist_exporter_config_last_reload_success_timestamp_seconds",
+    Gauge,
+    &[],
+    "Unix time of the last successful config load (startup or reload)."
+);
+family!(
+    CHECKPOINT_FAILURES,
+    "smartassist_exporter_checkpoint_failures_total",
+    Counter,
+    &[],
+    "Checkpoint writes (state.path) that failed; while they fail, new counts are not published."
+);
+family!(
+    CHECKPOINT_LAST_SUCCESS,
+    "smartassist_exporter_checkpoint_last_success_timestamp_seconds",
+    Gauge,
+    &[],
+    "Unix time of the last checkpoint written (0 before the first, or without state.path)."
+);
+family!(
+    SHARD_SOURCE_INFO,
+    "smartassist_exporter_shard_source_info",
+    Gauge,
+    &["shard", "shards", "source"],
+    "1 for each source this exporter polls, with its --shard (shard of shards; 0 of 1 without --shard). Sources other shards poll are not here."
+);
+family!(
+    CONFIGURED_SOURCES,
+    "smartassist_exporter_configured_sources",
+    Gauge,
+    &[],
+    "Sources in the config file, those other shards poll included: more than the fleet's smartassist_exporter_shard_source_info series means sources nobody polls."
+);
+
+/// The exporter's own metrics about polling, in registration order.
+pub const SELF_FAMILIES: &[Family] = &[
+    UP,
+    BUILD_INFO,
+    POLLS,
+    POLL_FAILURES,
+    POLL_DURATION,
+    LAST_SUCCESS,
+    WATERMARK,
+    API_REQUESTS,
+    API_REQUEST_DURATION,
+    API_RETRIES,
+    RATE_LIMIT_WAIT,
+    WINDOW_SPLITS,
+    TRUNCATED_WINDOWS,
+    SKIPPED_WINDOWS,
+    COUNT_LAG,
+    OPEN_CONVERSATIONS,
+    OPEN_EXPIRED,
+    DEFERRED_READS,
+    TRACKED_CONVERSATIONS,
+    CONFIG_LAST_RELOAD_SUCCESSFUL,
+    CONFIG_LAST_RELOAD_SUCCESS_TIMESTAMP,
+    CHECKPOINT_FAILURES,
+    CHECKPOINT_LAST_SUCCESS,
+    SHARD_SOURCE_INFO,
+    CONFIGURED_SOURCES,
+];
+
 /// Record results, all created at 0 per source.
 pub const RECORD_RESULTS: [&str; 4] = ["ingested", "duplicate", "in_progress", "malformed"];
 
@@ -280,5 +461,15 @@ mod tests {
             assert!(!f.help.is_empty());
         }
         assert_eq!(KPI_FAMILIES.len(), 31, "DESIGN §4 lists 31 KPI families");
+        for f in SELF_FAMILIES {
+            assert!(seen.insert(f.name), "duplicate {}", f.name);
+            assert!(f.name.starts_with("smartassist_"));
+            match f.kind {
+                Kind::Counter => assert!(f.name.ends_with("_total"), "{}", f.name),
+                _ => assert!(!f.name.ends_with("_total"), "{}", f.name),
+            }
+            assert!(f.labels.windows(2).all(|w| w[0] < w[1]), "{}", f.name);
+            assert!(!f.help.is_empty());
+        }
     }
 }

@@ -7,13 +7,11 @@
 //! - [`keys`]: the per-queue series' label key, which both the state and `lookup` use.
 //! - `lookup`: finding a series by borrowed label values, so a record allocates nothing.
 //! - [`gzip`]: one gzip member from a precompressed head and a fresh tail.
-//! - [`collector`]: the state as a `prometheus` collector (the reference encoding).
-//! - [`text`]: the state written straight as text, byte-identical to the collector's, for
-//!   publish.
+//! - [`walk`]: every series of the state, in exposition order, for a format to write.
+//! - [`text`]: the walk written as text format 0.0.4, for publish.
 //! - [`selfmetrics`]: the exporter's own health metrics.
 
 pub mod catalog;
-pub mod collector;
 pub mod guard;
 pub mod gzip;
 pub mod histogram;
@@ -22,6 +20,7 @@ mod lookup;
 pub mod selfmetrics;
 pub mod state;
 pub mod text;
+pub mod walk;
 
 use std::sync::{Arc, RwLock};
 
@@ -29,15 +28,14 @@ use bytes::Bytes;
 use prometheus::{Encoder, Registry, TextEncoder};
 
 use crate::config::{Buckets, Limits};
-use crate::metrics::collector::KpiCollector;
 use crate::metrics::selfmetrics::SelfMetrics;
 use crate::metrics::state::{AllBounds, KpiState};
 
 /// Crate version, for build_info and the landing page.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
-/// The exporter's metrics: dedicated registries (never the global default one) for the KPI
-/// collector and for the self-metrics, and the published KPI exposition.
+/// The exporter's metrics: the KPI state, a dedicated registry (never the global default one)
+/// for the self-metrics, and the published KPI exposition.
 ///
 /// KPI series change only when a poll publishes, so [`Metrics::publish`] encodes them once
 /// (plain and compressed) and every scrape serves those bytes, adding the self-metrics encoded
@@ -48,9 +46,6 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 pub struct Metrics {
     /// Self-metrics, encoded on every scrape.
     pub registry: Registry,
-    /// The KPI collector alone: the reference encoding [`Metrics::publish`]'s own encoder
-    /// ([`text`]) is tested against.
-    kpi_registry: Registry,
     /// KPI state shared with whoever ingests (poller, replay).
     pub kpis: Arc<RwLock<KpiState>>,
     /// Histogram bounds the state is built with.
@@ -74,20 +69,16 @@ pub struct Published {
 }
 
 impl Metrics {
-    /// Registries with every family registered; `sources` get their self-metrics and KPI
-    /// state at 0, published at once.
+    /// A registry with every self-metric registered; `sources` get their self-metrics and
+    /// KPI state at 0, published at once.
     pub fn new<'a>(
         buckets: &Buckets,
         limits: &Limits,
         sources: impl IntoIterator<Item = &'a str>,
     ) -> Self {
         let registry = Registry::new();
-        let kpi_registry = Registry::new();
         let kpis = Arc::new(RwLock::new(KpiState::default()));
         let bounds = Arc::new(AllBounds::new(buckets));
-        kpi_registry
-            .register(Box::new(KpiCollector::new(kpis.clone(), bounds.clone())))
-            .expect("KPI families are registered once");
         let own = SelfMetrics::register(
             &registry,
             VERSION,
@@ -102,7 +93,6 @@ impl Metrics {
         }
         let metrics = Self {
             registry,
-            kpi_registry,
             kpis,
             bounds,
             limits: limits.clone(),
@@ -170,13 +160,6 @@ impl Metrics {
         let state = self.kpis.read().unwrap_or_else(|e| e.into_inner());
         text::encode(&state, &self.bounds, &mut out);
         out
-    }
-
-    /// The same families through the `prometheus` crate: the [`collector::KpiCollector`]
-    /// gathered by a registry and written by its `TextEncoder`. Slow (owned strings per
-    /// sample); kept as the reference [`Metrics::encode_kpis`] must equal byte for byte.
-    pub fn encode_kpis_with_collector(&self) -> Vec<u8> {
-        encode_families(&self.kpi_registry.gather())
     }
 }
 

@@ -1,5 +1,6 @@
 //! The exporter's own health metrics (DESIGN §4, "Exporter's own metrics") that describe
-//! polling rather than data: crate-native types on the exporter's registry. Every family that
+//! polling rather than data: crate-native types on the exporter's registry, named and described
+//! by the catalog ([`cat::SELF_FAMILIES`]). Every family that
 //! carries `source` is created at 0 per source at startup ([`SelfMetrics::init_source`]), so
 //! alerts and `increase()` work from the first scrape.
 
@@ -12,6 +13,8 @@ use prometheus::{
     IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
 };
 
+use crate::metrics::catalog::{self as cat, Family};
+
 /// Reasons a request is retried, created at 0 per source.
 pub const RETRY_REASONS: [&str; 5] = [
     "connect",
@@ -21,7 +24,7 @@ pub const RETRY_REASONS: [&str; 5] = [
     "bad_body",
 ];
 
-/// Bounds of `smartassist_exporter_count_lag_seconds`: from a tick (the usual lag of a
+/// Bounds of [`cat::COUNT_LAG`]: from a tick (the usual lag of a
 /// conversation counted at the first check after its end) to the days a long email may take.
 pub const COUNT_LAG_BUCKETS: [f64; 16] = [
     15.0, 30.0, 60.0, 90.0, 120.0, 180.0, 300.0, 600.0, 900.0, 1800.0, 3600.0, 7200.0, 14400.0,
@@ -31,51 +34,51 @@ pub const COUNT_LAG_BUCKETS: [f64; 16] = [
 /// Handles to every self-metric.
 #[derive(Clone)]
 pub struct SelfMetrics {
-    /// smartassist_up
+    /// [`smartassist_up`](cat::UP)
     pub up: IntGaugeVec,
-    /// smartassist_exporter_build_info
+    /// [`smartassist_exporter_build_info`](cat::BUILD_INFO)
     pub build_info: IntGaugeVec,
-    /// smartassist_exporter_polls_total
+    /// [`smartassist_exporter_polls_total`](cat::POLLS)
     pub polls: IntCounterVec,
-    /// smartassist_exporter_poll_failures_total
+    /// [`smartassist_exporter_poll_failures_total`](cat::POLL_FAILURES)
     pub poll_failures: IntCounterVec,
-    /// smartassist_exporter_poll_duration_seconds
+    /// [`smartassist_exporter_poll_duration_seconds`](cat::POLL_DURATION)
     pub poll_duration: GaugeVec,
-    /// smartassist_exporter_last_success_timestamp_seconds
+    /// [`smartassist_exporter_last_success_timestamp_seconds`](cat::LAST_SUCCESS)
     pub last_success: GaugeVec,
-    /// smartassist_exporter_watermark_timestamp_seconds
+    /// [`smartassist_exporter_watermark_timestamp_seconds`](cat::WATERMARK)
     pub watermark: GaugeVec,
-    /// smartassist_exporter_api_requests_total
+    /// [`smartassist_exporter_api_requests_total`](cat::API_REQUESTS)
     pub api_requests: IntCounterVec,
-    /// smartassist_exporter_api_request_duration_seconds
+    /// [`smartassist_exporter_api_request_duration_seconds`](cat::API_REQUEST_DURATION)
     pub api_request_duration: HistogramVec,
-    /// smartassist_exporter_api_retries_total
+    /// [`smartassist_exporter_api_retries_total`](cat::API_RETRIES)
     pub api_retries: IntCounterVec,
-    /// smartassist_exporter_rate_limit_wait_seconds_total
+    /// [`smartassist_exporter_rate_limit_wait_seconds_total`](cat::RATE_LIMIT_WAIT)
     pub rate_limit_wait: CounterVec,
-    /// smartassist_exporter_window_splits_total
+    /// [`smartassist_exporter_window_splits_total`](cat::WINDOW_SPLITS)
     pub window_splits: IntCounterVec,
-    /// smartassist_exporter_truncated_windows_total
+    /// [`smartassist_exporter_truncated_windows_total`](cat::TRUNCATED_WINDOWS)
     pub truncated_windows: IntCounterVec,
-    /// smartassist_exporter_skipped_windows_total
+    /// [`smartassist_exporter_skipped_windows_total`](cat::SKIPPED_WINDOWS)
     pub skipped_windows: IntCounterVec,
-    /// smartassist_exporter_count_lag_seconds
+    /// [`smartassist_exporter_count_lag_seconds`](cat::COUNT_LAG)
     pub count_lag: HistogramVec,
-    /// smartassist_exporter_open_conversations
+    /// [`smartassist_exporter_open_conversations`](cat::OPEN_CONVERSATIONS)
     pub open_conversations: IntGaugeVec,
-    /// smartassist_exporter_open_expired_total
+    /// [`smartassist_exporter_open_expired_total`](cat::OPEN_EXPIRED)
     pub open_expired: IntCounterVec,
-    /// smartassist_exporter_deferred_reads_total
+    /// [`smartassist_exporter_deferred_reads_total`](cat::DEFERRED_READS)
     pub deferred_reads: IntCounterVec,
-    /// smartassist_exporter_tracked_conversations
+    /// [`smartassist_exporter_tracked_conversations`](cat::TRACKED_CONVERSATIONS)
     pub tracked_conversations: IntGaugeVec,
-    /// smartassist_exporter_config_last_reload_successful
+    /// [`smartassist_exporter_config_last_reload_successful`](cat::CONFIG_LAST_RELOAD_SUCCESSFUL)
     pub config_last_reload_successful: IntGauge,
-    /// smartassist_exporter_config_last_reload_success_timestamp_seconds
+    /// [`smartassist_exporter_config_last_reload_success_timestamp_seconds`](cat::CONFIG_LAST_RELOAD_SUCCESS_TIMESTAMP)
     pub config_last_reload_success_timestamp: Gauge,
-    /// smartassist_exporter_checkpoint_failures_total
+    /// [`smartassist_exporter_checkpoint_failures_total`](cat::CHECKPOINT_FAILURES)
     pub checkpoint_failures: IntCounter,
-    /// smartassist_exporter_checkpoint_last_success_timestamp_seconds
+    /// [`smartassist_exporter_checkpoint_last_success_timestamp_seconds`](cat::CHECKPOINT_LAST_SUCCESS)
     pub checkpoint_last_success: Gauge,
     /// smartassist_exporter_shard_source_info
     pub shard_sources: IntGaugeVec,
@@ -83,74 +86,84 @@ pub struct SelfMetrics {
     pub configured_sources: IntGauge,
 }
 
-fn reg<T: prometheus::core::Collector + Clone + 'static>(r: &Registry, c: T) -> T {
+/// Bounds of [`cat::API_REQUEST_DURATION`]: from a quick answer to the default request timeout
+/// (30 s) and past it.
+pub const API_REQUEST_DURATION_BUCKETS: [f64; 10] =
+    [0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0];
+
+/// Registers `c` on `r` and hands it back.
+fn reg<T: Collector + Clone + 'static>(r: &Registry, c: T) -> T {
     r.register(Box::new(c.clone()))
         .expect("self-metric names are unique");
     c
 }
 
+/// A family of the catalog on `r`, built by `new` from its name, HELP and labels.
+fn make<T: Collector + Clone + 'static, E: std::fmt::Debug>(
+    r: &Registry,
+    f: &Family,
+    new: impl FnOnce(Opts, &[&str]) -> Result<T, E>,
+) -> T {
+    reg(
+        r,
+        new(Opts::new(f.name, f.help), f.labels).expect("catalog names are valid"),
+    )
+}
+
+/// A labelled histogram family of the catalog on `r`, with `buckets`.
+fn histogram_vec(r: &Registry, f: &Family, buckets: &[f64]) -> HistogramVec {
+    let opts = HistogramOpts::new(f.name, f.help).buckets(buckets.to_vec());
+    reg(
+        r,
+        HistogramVec::new(opts, f.labels).expect("catalog names are valid"),
+    )
+}
+
 impl SelfMetrics {
-    /// Creates and registers every self-metric on `r`.
+    /// Creates and registers every self-metric on `r`, named and described by the catalog.
     pub fn register(r: &Registry, version: &str, revision: &str) -> Self {
-        let s = &["source"];
         let m = Self {
-            up: reg(r, IntGaugeVec::new(Opts::new("smartassist_up",
-                "1 if the last poll of the source succeeded (every request of the tick answered), else 0."), s).unwrap()),
-            build_info: reg(r, IntGaugeVec::new(Opts::new("smartassist_exporter_build_info",
-                "Version and revision of the running exporter; always 1."), &["revision", "version"]).unwrap()),
-            polls: reg(r, IntCounterVec::new(Opts::new("smartassist_exporter_polls_total",
-                "Poll ticks run for the source."), s).unwrap()),
-            poll_failures: reg(r, IntCounterVec::new(Opts::new("smartassist_exporter_poll_failures_total",
-                "Poll ticks that failed (the watermark stayed where it was)."), s).unwrap()),
-            poll_duration: reg(r, GaugeVec::new(Opts::new("smartassist_exporter_poll_duration_seconds",
-                "Duration of the source's last poll tick, in seconds."), s).unwrap()),
-            last_success: reg(r, GaugeVec::new(Opts::new("smartassist_exporter_last_success_timestamp_seconds",
-                "Unix time of the source's last successful poll."), s).unwrap()),
-            watermark: reg(r, GaugeVec::new(Opts::new("smartassist_exporter_watermark_timestamp_seconds",
-                "Unix time (UTC) before which every conversation start has had its first pass."), s).unwrap()),
-            api_requests: reg(r, IntCounterVec::new(Opts::new("smartassist_exporter_api_requests_total",
-                "Requests to the SmartAssist API by endpoint and HTTP status code (error for no response)."),
-                &["code", "endpoint", "source"]).unwrap()),
-            api_request_duration: reg(r, HistogramVec::new(HistogramOpts::new(
-                "smartassist_exporter_api_request_duration_seconds",
-                "Duration of requests to the SmartAssist API, in seconds.")
-                .buckets(vec![0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0]),
-                &["endpoint", "source"]).unwrap()),
-            api_retries: reg(r, IntCounterVec::new(Opts::new("smartassist_exporter_api_retries_total",
-                "Requests retried, by reason (connect, timeout, rate_limited, server_error, bad_body)."),
-                &["reason", "source"]).unwrap()),
-            rate_limit_wait: reg(r, CounterVec::new(Opts::new("smartassist_exporter_rate_limit_wait_seconds_total",
-                "Time spent waiting for the client-side request budget (poll.max_requests_per_minute), in seconds."), s).unwrap()),
-            window_splits: reg(r, IntCounterVec::new(Opts::new("smartassist_exporter_window_splits_total",
-                "Saturated windows (11 full pages) split in halves and queried again."), s).unwrap()),
-            truncated_windows: reg(r, IntCounterVec::new(Opts::new("smartassist_exporter_truncated_windows_total",
-                "1-second windows still saturated: ingested as far as the API pages go, the rest cannot be read."), s).unwrap()),
-            skipped_windows: reg(r, IntCounterVec::new(Opts::new("smartassist_exporter_skipped_windows_total",
-                "1-second windows whose response body never parsed, skipped so the watermark can move."), s).unwrap()),
-            count_lag: reg(r, HistogramVec::new(HistogramOpts::new(
-                "smartassist_exporter_count_lag_seconds",
-                "Time from a conversation's end (sessionEndTime) to its increment reaching /metrics, in seconds.")
-                .buckets(COUNT_LAG_BUCKETS.to_vec()), s).unwrap()),
-            open_conversations: reg(r, IntGaugeVec::new(Opts::new("smartassist_exporter_open_conversations",
-                "Conversations seen in progress and followed until they end (poll.max_open_age at most)."), s).unwrap()),
-            open_expired: reg(r, IntCounterVec::new(Opts::new("smartassist_exporter_open_expired_total",
-                "Conversations still in progress poll.max_open_age after their start, no longer followed (never counted)."), s).unwrap()),
-            deferred_reads: reg(r, IntCounterVec::new(Opts::new("smartassist_exporter_deferred_reads_total",
-                "Open-conversation checks and rescans left for the next tick because the request budget before it was spent."), s).unwrap()),
-            tracked_conversations: reg(r, IntGaugeVec::new(Opts::new("smartassist_exporter_tracked_conversations",
-                "Conversation ids remembered for deduplication."), s).unwrap()),
-            config_last_reload_successful: reg(r, IntGauge::new("smartassist_exporter_config_last_reload_successful",
-                "1 if the last config reload (SIGHUP or POST /-/reload) succeeded, 0 if it failed and the previous config is still in use.").unwrap()),
-            config_last_reload_success_timestamp: reg(r, Gauge::new("smartassist_exporter_config_last_reload_success_timestamp_seconds",
-                "Unix time of the last successful config load (startup or reload).").unwrap()),
-            checkpoint_failures: reg(r, IntCounter::new("smartassist_exporter_checkpoint_failures_total",
-                "Checkpoint writes (state.path) that failed; while they fail, new counts are not published.").unwrap()),
-            checkpoint_last_success: reg(r, Gauge::new("smartassist_exporter_checkpoint_last_success_timestamp_seconds",
-                "Unix time of the last checkpoint written (0 before the first, or without state.path).").unwrap()),
-            shard_sources: reg(r, IntGaugeVec::new(Opts::new("smartassist_exporter_shard_source_info",
-                "1 for each source this exporter polls, with its --shard (shard of shards; 0 of 1 without --shard). Sources other shards poll are not here."), &["shard", "shards", "source"]).unwrap()),
-            configured_sources: reg(r, IntGauge::new("smartassist_exporter_configured_sources",
-                "Sources in the config file, those other shards poll included: more than the fleet's smartassist_exporter_shard_source_info series means sources nobody polls.").unwrap()),
+            up: make(r, &cat::UP, IntGaugeVec::new),
+            build_info: make(r, &cat::BUILD_INFO, IntGaugeVec::new),
+            polls: make(r, &cat::POLLS, IntCounterVec::new),
+            poll_failures: make(r, &cat::POLL_FAILURES, IntCounterVec::new),
+            poll_duration: make(r, &cat::POLL_DURATION, GaugeVec::new),
+            last_success: make(r, &cat::LAST_SUCCESS, GaugeVec::new),
+            watermark: make(r, &cat::WATERMARK, GaugeVec::new),
+            api_requests: make(r, &cat::API_REQUESTS, IntCounterVec::new),
+            api_request_duration: histogram_vec(
+                r,
+                &cat::API_REQUEST_DURATION,
+                &API_REQUEST_DURATION_BUCKETS,
+            ),
+            api_retries: make(r, &cat::API_RETRIES, IntCounterVec::new),
+            rate_limit_wait: make(r, &cat::RATE_LIMIT_WAIT, CounterVec::new),
+            window_splits: make(r, &cat::WINDOW_SPLITS, IntCounterVec::new),
+            truncated_windows: make(r, &cat::TRUNCATED_WINDOWS, IntCounterVec::new),
+            skipped_windows: make(r, &cat::SKIPPED_WINDOWS, IntCounterVec::new),
+            count_lag: histogram_vec(r, &cat::COUNT_LAG, &COUNT_LAG_BUCKETS),
+            open_conversations: make(r, &cat::OPEN_CONVERSATIONS, IntGaugeVec::new),
+            open_expired: make(r, &cat::OPEN_EXPIRED, IntCounterVec::new),
+            deferred_reads: make(r, &cat::DEFERRED_READS, IntCounterVec::new),
+            tracked_conversations: make(r, &cat::TRACKED_CONVERSATIONS, IntGaugeVec::new),
+            config_last_reload_successful: make(r, &cat::CONFIG_LAST_RELOAD_SUCCESSFUL, |o, _| {
+                IntGauge::with_opts(o)
+            }),
+            config_last_reload_success_timestamp: make(
+                r,
+                &cat::CONFIG_LAST_RELOAD_SUCCESS_TIMESTAMP,
+                |o, _| Gauge::with_opts(o),
+            ),
+            checkpoint_failures: make(r, &cat::CHECKPOINT_FAILURES, |o, _| {
+                IntCounter::with_opts(o)
+            }),
+            checkpoint_last_success: make(r, &cat::CHECKPOINT_LAST_SUCCESS, |o, _| {
+                Gauge::with_opts(o)
+            }),
+            shard_sources: make(r, &cat::SHARD_SOURCE_INFO, IntGaugeVec::new),
+            configured_sources: make(r, &cat::CONFIGURED_SOURCES, |o, _| {
+                IntGauge::with_opts(o)
+            }),
         };
         m.build_info.with_label_values(&[revision, version]).set(1);
         // Self-metrics exist only once a config has loaded.
@@ -266,35 +279,35 @@ impl SelfMetrics {
 pub struct SourceSelfMetrics {
     source: String,
     all: SelfMetrics,
-    /// smartassist_up
+    /// [`smartassist_up`](cat::UP)
     pub up: IntGauge,
-    /// smartassist_exporter_polls_total
+    /// [`smartassist_exporter_polls_total`](cat::POLLS)
     pub polls: IntCounter,
-    /// smartassist_exporter_poll_failures_total
+    /// [`smartassist_exporter_poll_failures_total`](cat::POLL_FAILURES)
     pub poll_failures: IntCounter,
-    /// smartassist_exporter_poll_duration_seconds
+    /// [`smartassist_exporter_poll_duration_seconds`](cat::POLL_DURATION)
     pub poll_duration: Gauge,
-    /// smartassist_exporter_last_success_timestamp_seconds
+    /// [`smartassist_exporter_last_success_timestamp_seconds`](cat::LAST_SUCCESS)
     pub last_success: Gauge,
-    /// smartassist_exporter_watermark_timestamp_seconds
+    /// [`smartassist_exporter_watermark_timestamp_seconds`](cat::WATERMARK)
     pub watermark: Gauge,
-    /// smartassist_exporter_rate_limit_wait_seconds_total
+    /// [`smartassist_exporter_rate_limit_wait_seconds_total`](cat::RATE_LIMIT_WAIT)
     pub rate_limit_wait: Counter,
-    /// smartassist_exporter_window_splits_total
+    /// [`smartassist_exporter_window_splits_total`](cat::WINDOW_SPLITS)
     pub window_splits: IntCounter,
-    /// smartassist_exporter_truncated_windows_total
+    /// [`smartassist_exporter_truncated_windows_total`](cat::TRUNCATED_WINDOWS)
     pub truncated_windows: IntCounter,
-    /// smartassist_exporter_skipped_windows_total
+    /// [`smartassist_exporter_skipped_windows_total`](cat::SKIPPED_WINDOWS)
     pub skipped_windows: IntCounter,
-    /// smartassist_exporter_count_lag_seconds
+    /// [`smartassist_exporter_count_lag_seconds`](cat::COUNT_LAG)
     pub count_lag: Histogram,
-    /// smartassist_exporter_open_conversations
+    /// [`smartassist_exporter_open_conversations`](cat::OPEN_CONVERSATIONS)
     pub open_conversations: IntGauge,
-    /// smartassist_exporter_open_expired_total
+    /// [`smartassist_exporter_open_expired_total`](cat::OPEN_EXPIRED)
     pub open_expired: IntCounter,
-    /// smartassist_exporter_deferred_reads_total
+    /// [`smartassist_exporter_deferred_reads_total`](cat::DEFERRED_READS)
     pub deferred_reads: IntCounter,
-    /// smartassist_exporter_tracked_conversations
+    /// [`smartassist_exporter_tracked_conversations`](cat::TRACKED_CONVERSATIONS)
     pub tracked_conversations: IntGauge,
 }
 
@@ -332,6 +345,45 @@ fn remove_source_series<T: MetricVecBuilder>(vec: &MetricVec<T>, source: &str) {
             if labels.get("source") == Some(&source) {
                 let _ = vec.remove(&labels);
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use prometheus::proto::MetricType;
+
+    use super::*;
+
+    #[test]
+    fn every_self_metric_is_the_catalogs() {
+        let r = Registry::new();
+        let m = SelfMetrics::register(&r, "1.0.0", "abc");
+        m.init_source("s");
+        m.for_source("s")
+            .api_request("interactionDetails", "200", 0.1);
+        m.checkpoint_failures.inc_by(0);
+        let gathered = r.gather();
+        assert_eq!(gathered.len(), cat::SELF_FAMILIES.len());
+        for mf in &gathered {
+            let f = cat::SELF_FAMILIES
+                .iter()
+                .find(|f| f.name == mf.name())
+                .unwrap_or_else(|| panic!("{} is not in the catalog", mf.name()));
+            assert_eq!(mf.help(), f.help, "{}", f.name);
+            let kind = match mf.get_field_type() {
+                MetricType::COUNTER => cat::Kind::Counter,
+                MetricType::GAUGE => cat::Kind::Gauge,
+                MetricType::HISTOGRAM => cat::Kind::Histogram,
+                other => panic!("{}: {other:?}", f.name),
+            };
+            assert_eq!(kind, f.kind, "{}", f.name);
+            let labels: Vec<&str> = mf.get_metric()[0]
+                .get_label()
+                .iter()
+                .map(|l| l.name())
+                .collect();
+            assert_eq!(labels, f.labels, "{}", f.name);
         }
     }
 }

@@ -1,7 +1,7 @@
 //! KPI state as plain data: per source, per label set, counts and histograms.
 //!
 //! The poller (or replay, or backfill) adds each finished conversation's [`Facts`] here; the
-//! collector reads it for `/metrics`. Plain structs — not the `prometheus` crate's metric
+//! walk ([`super::walk`]) reads it for `/metrics` and backfill files. Plain structs — not the `prometheus` crate's metric
 //! types — so the state can be checkpointed, restored and published as a whole (DESIGN §2).
 
 use std::borrow::Cow;
@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use crate::config::{Buckets, Limits};
 use crate::kpi::{Facts, Outcome, QueueFate, QueueRef, SegmentFacts};
-use crate::metrics::catalog::{CSAT_BOUNDS, NPS_BOUNDS};
+use crate::metrics::catalog::{self as cat, Family, CSAT_BOUNDS, NPS_BOUNDS};
 use crate::metrics::guard::{truncate, LabelGuard, OTHER};
 use crate::metrics::histogram::{Bounds, Histogram};
 pub use crate::metrics::keys::QueueLabels;
@@ -556,29 +556,74 @@ impl SourceKpis {
     }
 }
 
-/// Series one per-queue label set makes: its counters (outcomes, likes and the ten others)
-/// and every histogram's buckets, `+Inf`, `_sum` and `_count`. Agent no-response events and
-/// dispositions come on top, bounded by the caps on `event` and `disposition`.
+/// A per-queue counter family with one series per label set, and the field it is kept in.
+pub type QueueCounter = (Family, fn(&QueueSeries) -> u64);
+
+/// A per-queue histogram family, the field it is kept in and the bounds it is observed with.
+pub type QueueHistogram = (
+    Family,
+    fn(&QueueSeries) -> &Histogram,
+    fn(&AllBounds) -> &Bounds,
+);
+
+/// Every per-queue counter family with one series per label set (conversations, likes and the
+/// families with a label of their own are not). One table for the walk, which writes them,
+/// and for [`series_per_label_set`], which counts them.
+pub const QUEUE_COUNTERS: [QueueCounter; 10] = [
+    (cat::QUEUE_ENTRIES, |s| s.entries),
+    (cat::QUEUE_ANSWERED, |s| s.answered),
+    (cat::QUEUE_ABANDONED, |s| s.abandoned),
+    (cat::QUEUE_OVERFLOWS, |s| s.overflows),
+    (cat::CALLBACKS_OPTED, |s| s.callbacks_opted),
+    (cat::CALLBACKS_ACCEPTED, |s| s.callbacks_accepted),
+    (cat::AGENT_INTERACTIONS, |s| s.agent_interactions),
+    (cat::TRANSFERS, |s| s.transfers),
+    (cat::CONSULTS, |s| s.consults),
+    (cat::SUPERVISOR_JOINS, |s| s.supervisor_joins),
+];
+
+/// Every per-queue histogram family. One table for the walk and for
+/// [`series_per_label_set`], so a new histogram cannot be written but left out of the count.
+pub const QUEUE_HISTOGRAMS: [QueueHistogram; 11] = [
+    (cat::QUEUE_WAIT, |s| &s.queue_wait, |b| &b.queue_wait),
+    (
+        cat::CALLBACK_WAIT,
+        |s| &s.callback_wait,
+        |b| &b.callback_wait,
+    ),
+    (
+        cat::QUEUE_ABANDON_TIME,
+        |s| &s.abandon_time,
+        |b| &b.abandon_time,
+    ),
+    (
+        cat::FIRST_RESPONSE,
+        |s| &s.first_response,
+        |b| &b.first_response,
+    ),
+    (cat::INTERACTION, |s| &s.interaction, |b| &b.interaction),
+    (
+        cat::AFTER_CALL_WORK,
+        |s| &s.after_call_work,
+        |b| &b.after_call_work,
+    ),
+    (cat::HANDLE_TIME, |s| &s.handle_time, |b| &b.handle_time),
+    (cat::HOLD, |s| &s.hold, |b| &b.hold),
+    (cat::AGENT_ACCEPT, |s| &s.agent_accept, |b| &b.agent_accept),
+    (cat::CSAT_SCORE, |s| &s.csat, |b| &b.csat),
+    (cat::NPS_SCORE, |s| &s.nps, |b| &b.nps),
+];
+
+/// Series one per-queue label set makes: its counters (outcomes, likes and
+/// [`QUEUE_COUNTERS`]) and every histogram's buckets, `+Inf`, `_sum` and `_count`. Agent
+/// no-response events and dispositions come on top, bounded by the caps on `event` and
+/// `disposition`.
 pub fn series_per_label_set(b: &AllBounds) -> usize {
-    let histograms = [
-        &b.queue_wait,
-        &b.abandon_time,
-        &b.first_response,
-        &b.interaction,
-        &b.after_call_work,
-        &b.handle_time,
-        &b.hold,
-        &b.agent_accept,
-        &b.callback_wait,
-        &b.csat,
-        &b.nps,
-    ];
-    5 + 2
-        + 10
-        + histograms
-            .iter()
-            .map(|h| h.exposed.len() + 3)
-            .sum::<usize>()
+    let histograms: usize = QUEUE_HISTOGRAMS
+        .iter()
+        .map(|(_, _, bounds)| bounds(b).exposed.len() + 3)
+        .sum();
+    Outcome::ALL.len() + 2 + QUEUE_COUNTERS.len() + histograms
 }
 
 /// Adds 1 to `key`'s count in a per-series map, copying the key only when it is new.

@@ -53,19 +53,27 @@ pub fn series_id(name: &str, labels: &[(&str, &str)]) -> String {
 }
 
 fn parse_line(line: &str) -> Option<(String, f64)> {
-    let (name_end, labels, rest) = match line.find(['{', ' ']) {
-        Some(i) if line.as_bytes()[i] == b'{' => {
-            let (pairs, after) = parse_labels(&line[i + 1..])?;
-            (i, pairs, after)
-        }
-        Some(i) => (i, Vec::new(), &line[i..]),
-        None => return None,
-    };
-    let name = &line[..name_end];
-    let mut fields = rest.split_whitespace();
-    let value = parse_value(fields.next()?)?;
+    let (name, labels, value) = split_sample(line)?;
     let labels: Vec<(&str, &str)> = labels.iter().map(|(k, v)| (*k, v.as_str())).collect();
     Some((series_id(name, &labels), value))
+}
+
+/// A sample line taken apart: its name, its labels in the order they come (values
+/// unescaped) and its value.
+pub type Sample<'a> = (&'a str, Vec<(&'a str, String)>, f64);
+
+/// One sample line as written, taken apart; `None` when it does not parse.
+pub fn split_sample(line: &str) -> Option<Sample<'_>> {
+    let (name, labels, rest) = match line.find(['{', ' ']) {
+        Some(i) if line.as_bytes()[i] == b'{' => {
+            let (pairs, after) = parse_labels(&line[i + 1..])?;
+            (&line[..i], pairs, after)
+        }
+        Some(i) => (&line[..i], Vec::new(), &line[i..]),
+        None => return None,
+    };
+    let value = parse_value(rest.split_whitespace().next()?)?;
+    Some((name, labels, value))
 }
 
 /// Parses `k="v",...}` returning unescaped pairs and the text after `}`.
