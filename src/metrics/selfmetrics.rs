@@ -161,9 +161,7 @@ impl SelfMetrics {
                 Gauge::with_opts(o)
             }),
             shard_sources: make(r, &cat::SHARD_SOURCE_INFO, IntGaugeVec::new),
-            configured_sources: make(r, &cat::CONFIGURED_SOURCES, |o, _| {
-                IntGauge::with_opts(o)
-            }),
+            configured_sources: make(r, &cat::CONFIGURED_SOURCES, |o, _| IntGauge::with_opts(o)),
         };
         m.build_info.with_label_values(&[revision, version]).set(1);
         // Self-metrics exist only once a config has loaded.

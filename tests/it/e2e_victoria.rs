@@ -444,32 +444,33 @@ remote_write:
     eprintln!("drop-off alert received after {:?}", started.elapsed());
 
     // Once the clocks stopped and the last conversations were counted, the global totals in
-    // VictoriaMetrics are the simulators' truth.
-    let mut truth = BTreeMap::new();
-    let mut per_source = BTreeMap::new();
+    // VictoriaMetrics are the simulators' truth. The truth is taken afresh at every check:
+    // until the clocks stop, conversations still end (and the alert may come before that).
     let (from, to) = (origin - TimeDelta::hours(1), until + TimeDelta::hours(1));
-    for (i, sim) in sims.iter().enumerate() {
-        let source = format!("account-{i}");
-        let of_source = sim.truth(TruthBy::Start, from, to, &source, &Buckets::default());
-        let mut totals = BTreeMap::new();
-        add_totals(&mut totals, &of_source);
-        per_source.insert(source, totals["smartassist_conversations_total"]);
-        add_totals(&mut truth, &of_source);
-    }
-    assert!(
-        truth["smartassist_conversations_total"] > 500.0,
-        "{truth:?}"
-    );
-    wait_for(
+    let truth_now = || {
+        let (mut truth, mut per_source) = (BTreeMap::new(), BTreeMap::new());
+        for (i, sim) in sims.iter().enumerate() {
+            let source = format!("account-{i}");
+            let of_source = sim.truth(TruthBy::Start, from, to, &source, &Buckets::default());
+            let mut totals = BTreeMap::new();
+            add_totals(&mut totals, &of_source);
+            per_source.insert(source, totals["smartassist_conversations_total"]);
+            add_totals(&mut truth, &of_source);
+        }
+        (truth, per_source)
+    };
+    let truth = wait_for(
         "the global totals in VictoriaMetrics to equal the truth",
         started,
         DEADLINE,
         &mut procs,
         || {
+            let stopped = clock.now() >= until;
+            let (truth, per_source) = truth_now();
             let stored = stored_totals(vm)?;
             let diff = differences(&truth, &stored);
-            if diff.is_empty() {
-                return Ok(());
+            if diff.is_empty() && stopped {
+                return Ok(truth);
             }
             // Which series: the conversations of each source and queue, as stored.
             let series = query(
@@ -482,10 +483,14 @@ remote_write:
             .collect::<Vec<_>>()
             .join(", ");
             Err(format!(
-                "{}; truth per source: {per_source:?}; stored: {series}",
+                "clocks stopped: {stopped}; {}; truth per source: {per_source:?}; stored: {series}",
                 diff.join("; ")
             ))
         },
+    );
+    assert!(
+        truth["smartassist_conversations_total"] > 500.0,
+        "{truth:?}"
     );
     eprintln!(
         "{} conversations over six accounts, totals equal after {:?}",
