@@ -709,7 +709,7 @@ fn alerts_have_severity_annotations_runbooks_and_tests() {
             );
         }
     }
-    assert_eq!(alerts, 13);
+    assert_eq!(alerts, 15);
 
     // The missing-threshold test names every threshold the rules define.
     let missing = read("deploy/prometheus/tests/thresholds-missing.test.yml");
