@@ -361,6 +361,7 @@ mod tests {
         m.for_source("s")
             .api_request("interactionDetails", "200", 0.1);
         m.checkpoint_failures.inc_by(0);
+        m.set_shard_sources(crate::shard::ShardSpec::WHOLE, ["s"], 1);
         let gathered = r.gather();
         assert_eq!(gathered.len(), cat::SELF_FAMILIES.len());
         for mf in &gathered {
