@@ -24,32 +24,6 @@ use smartassist_exporter::simulator::{serve_fleet, Fleet, SimConfig, Simulator};
 /// Conversations per minute per account: the simulator's default, a mid-sized contact center.
 const RATE: f64 = 6.0;
 
-fn proc_field(pid: u32, file: &str, field: &str) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/{file}"))
-        .unwrap_or_default()
-        .lines()
-        .find(|l| l.starts_with(field))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
-}
-
-/// User + system CPU seconds of `pid` so far.
-fn cpu_seconds(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    // Fields after the command name (which may hold spaces) in parentheses.
-    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or_default();
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|v| v.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
-    // utime and stime are fields 14 and 15 of the whole line: 12 and 13 after the name.
-    (ticks(11) + ticks(12)) / 100.0
-}
-
 fn scrape(addr: SocketAddr) -> String {
     let Ok(mut s) = TcpStream::connect(addr) else {
         return String::new();
@@ -164,26 +138,27 @@ fn run(sources: usize, minutes: u64, runtime: &tokio::runtime::Runtime) {
         .stderr(Stdio::null())
         .spawn()
         .expect("start the exporter (cargo bench builds it)");
-    let pid = child.id();
+    let pid = child.id().to_string();
     let started = Instant::now();
     let mut peak_rss = 0;
     let mut cpu_at_1m = None;
     let mut at_1m = String::new();
     while started.elapsed() < Duration::from_secs(minutes * 60) {
         std::thread::sleep(Duration::from_secs(5));
-        peak_rss = peak_rss.max(proc_field(pid, "status", "VmRSS:"));
+        peak_rss = peak_rss.max(support::status_kib(&pid, "VmRSS:"));
         if cpu_at_1m.is_none() && started.elapsed() >= Duration::from_secs(60) {
-            cpu_at_1m = Some((cpu_seconds(pid), started.elapsed()));
+            cpu_at_1m = Some((support::cpu_time(&pid).as_secs_f64(), started.elapsed()));
             at_1m = scrape(addr);
         }
     }
     let text = scrape(addr);
     let (cpu0, t0) = cpu_at_1m.unwrap_or((0.0, Duration::ZERO));
-    let steady_cpu = (cpu_seconds(pid) - cpu0) / (started.elapsed() - t0).as_secs_f64();
-    let total_cpu = cpu_seconds(pid);
-    let rss = proc_field(pid, "status", "VmRSS:");
+    let steady_cpu =
+        (support::cpu_time(&pid).as_secs_f64() - cpu0) / (started.elapsed() - t0).as_secs_f64();
+    let total_cpu = support::cpu_time(&pid).as_secs_f64();
+    let rss = support::status_kib(&pid, "VmRSS:");
     let peak_rss = peak_rss.max(rss);
-    let hwm = proc_field(pid, "status", "VmHWM:");
+    let hwm = support::status_kib(&pid, "VmHWM:");
     let _ = child.kill();
     let _ = child.wait();
     let _ = stop.send(());

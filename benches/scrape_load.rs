@@ -99,23 +99,6 @@ fn setup() -> (Arc<App>, Config, ManualClock, Simulator) {
     (app, config, clock, sim)
 }
 
-/// CPU time of the whole process so far (user + system), from `/proc/self/stat`.
-fn process_cpu() -> Duration {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    // Fields after the command name, which is in parentheses and may hold spaces.
-    let after = stat.rsplit(')').next().unwrap_or_default();
-    let fields: Vec<&str> = after.split_whitespace().collect();
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|f| f.parse::<u64>().ok())
-            .unwrap_or(0)
-    };
-    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name; the kernel
-    // counts them in USER_HZ, 100 on Linux.
-    Duration::from_millis((ticks(11) + ticks(12)) * 10)
-}
-
 #[derive(Clone, Copy, PartialEq, Debug)]
 enum Mode {
     ClosedDecode,
@@ -308,7 +291,7 @@ async fn loaded_run(mode: Mode, quiet_time: Duration, quiet_cpu: Duration) -> Ve
     });
 
     let stop = Arc::new(AtomicBool::new(false));
-    let cpu_before = process_cpu();
+    let cpu_before = support::cpu_time("self");
     let (seen, (loaded_time, kpis)) = match mode {
         Mode::ClosedDecode | Mode::ClosedRaw => {
             let raw = mode == Mode::ClosedRaw;
@@ -331,7 +314,7 @@ async fn loaded_run(mode: Mode, quiet_time: Duration, quiet_cpu: Duration) -> Ve
             (seen, polled)
         }
     };
-    let cpu = process_cpu().saturating_sub(cpu_before);
+    let cpu = support::cpu_time("self").saturating_sub(cpu_before);
     stop_server.send(()).unwrap();
     server.await.unwrap().unwrap();
 
@@ -390,10 +373,10 @@ async fn main() {
     }
     // Baseline: no scrapers.
     let (app, config, clock, sim) = setup();
-    let cpu_before = process_cpu();
+    let cpu_before = support::cpu_time("self");
     let (quiet_time, quiet_kpis) =
         poll_for(app, &config, clock, &sim, Arc::new(AtomicBool::new(false))).await;
-    let quiet_cpu = process_cpu().saturating_sub(cpu_before);
+    let quiet_cpu = support::cpu_time("self").saturating_sub(cpu_before);
     println!("scrape_load: {TICKS} poller ticks without scrapers took {quiet_time:?} ({quiet_cpu:?} CPU)");
 
     // SCRAPE_LOAD_MODES=closed/raw,rounds runs only those (for profiling one mode).

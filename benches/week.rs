@@ -16,16 +16,6 @@ use smartassist_exporter::config::Config;
 use smartassist_exporter::poller::seen::SeenSet;
 use smartassist_exporter::simulator::{SimConfig, Simulator};
 
-fn rss_kib(field: &str) -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .unwrap_or_default()
-        .lines()
-        .find(|l| l.starts_with(field))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
-}
-
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
     if !support::under_cargo_bench(env!("CARGO_CRATE_NAME")) {
@@ -79,18 +69,18 @@ async fn main() {
         "week: {ticks} ticks in {:?}; {counted} conversations counted; tracked ids at the end {}, at most {max_tracked}; open conversations at most {max_open}; peak RSS {} MiB, current {} MiB",
         began.elapsed(),
         poller.tracked(),
-        rss_kib("VmHWM:") / 1024,
-        rss_kib("VmRSS:") / 1024
+        support::status_kib("self", "VmHWM:") / 1024,
+        support::status_kib("self", "VmRSS:") / 1024
     );
 
-    let before = rss_kib("VmRSS:");
+    let before = support::status_kib("self", "VmRSS:");
     let mut seen = SeenSet::default();
     let end = start + Duration::days(1);
     for i in 0..1_000_000u32 {
         seen.in_window(end)
             .first_sighting(&format!("c-{i:08x}-0599-4609-817c-873d8384de0f"));
     }
-    let after = rss_kib("VmRSS:");
+    let after = support::status_kib("self", "VmRSS:");
     println!(
         "week: {} ids take {} KiB: {:.1} bytes per tracked id",
         seen.len(),

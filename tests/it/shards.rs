@@ -123,6 +123,21 @@ fn ingested(app: &App) -> BTreeMap<String, f64> {
         .collect()
 }
 
+/// The app restored from `config`'s checkpoint as shard `spec`.
+fn restore(
+    config: &Config,
+    spec: ShardSpec,
+    reassign: bool,
+    now: DateTime<Utc>,
+) -> Result<App, smartassist_exporter::state::StateError> {
+    App::restore_shard(config, Assignment::new(spec, reassign, config), now)
+}
+
+/// Ingested records per source, as [`ingested`] reads them.
+fn counts(pairs: &[(&str, f64)]) -> BTreeMap<String, f64> {
+    pairs.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect()
+}
+
 fn spec(index: u32, count: u32) -> ShardSpec {
     ShardSpec::new(index, count).unwrap()
 }
@@ -219,17 +234,13 @@ fn a_checkpoint_continues_under_the_same_shard() {
     let config = config(dir.path());
     let now = t("2026-01-01T00:00:00Z");
     write_checkpoint(&config, spec(1, 3), &[], now);
-    let app =
-        App::restore_shard(&config, Assignment::new(spec(1, 3), false, &config), now).unwrap();
-    let want: BTreeMap<String, f64> = [
+    let app = restore(&config, spec(1, 3), false, now).unwrap();
+    let want = counts(&[
         ("acc-2", 2.0),
         ("acc-3", 3.0),
         ("acc-4", 4.0),
         ("acc-5", 5.0),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v))
-    .collect();
+    ]);
     assert_eq!(
         ingested(&app),
         want,
@@ -245,7 +256,7 @@ fn a_changed_shard_count_that_moves_accounts_is_refused_without_reassign() {
 
     // 1 of 2 polled acc-1..5; as 1 of 3, acc-1 goes to shard 2.
     write_checkpoint(&config, spec(1, 2), &[], now);
-    let err = App::restore_shard(&config, Assignment::new(spec(1, 3), false, &config), now)
+    let err = restore(&config, spec(1, 3), false, now)
         .err()
         .expect("refused")
         .to_string();
@@ -259,21 +270,18 @@ fn a_changed_shard_count_that_moves_accounts_is_refused_without_reassign() {
     assert!(!err.contains('\n'), "one line: {err}");
 
     // With --shard.reassign: acc-1's counts are dropped here, the others continue.
-    let app = App::restore_shard(&config, Assignment::new(spec(1, 3), true, &config), now).unwrap();
-    let want: BTreeMap<String, f64> = [
+    let app = restore(&config, spec(1, 3), true, now).unwrap();
+    let want = counts(&[
         ("acc-2", 2.0),
         ("acc-3", 3.0),
         ("acc-4", 4.0),
         ("acc-5", 5.0),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v))
-    .collect();
+    ]);
     assert_eq!(ingested(&app), want);
 
     // An exporter that polled everything, now shard 0 of 2: acc-1..5 would move away.
     write_checkpoint(&config, ShardSpec::WHOLE, &[], now);
-    let err = App::restore_shard(&config, Assignment::new(spec(0, 2), false, &config), now)
+    let err = restore(&config, spec(0, 2), false, now)
         .err()
         .expect("refused")
         .to_string();
@@ -290,12 +298,8 @@ fn growing_n_is_accepted_when_no_account_of_this_shard_moves() {
     let now = t("2026-01-01T00:00:00Z");
     // Shard 0 owns acc-6 among 2 and among 3: nothing moves, nothing to confirm.
     write_checkpoint(&config, spec(0, 2), &[], now);
-    let app =
-        App::restore_shard(&config, Assignment::new(spec(0, 3), false, &config), now).unwrap();
-    assert_eq!(
-        ingested(&app),
-        [("acc-6".to_owned(), 6.0)].into_iter().collect()
-    );
+    let app = restore(&config, spec(0, 3), false, now).unwrap();
+    assert_eq!(ingested(&app), counts(&[("acc-6", 6.0)]));
 }
 
 #[test]
@@ -308,16 +312,13 @@ fn a_source_moved_here_starts_fresh_with_reassign() {
     // after N went 3 → 4 → 3: that state is old, and the shard acc-2 was on has counted it
     // since, so it must not come back.
     write_checkpoint(&config, spec(3, 4), &["acc-2"], now);
-    let app = App::restore_shard(&config, Assignment::new(spec(1, 3), true, &config), now).unwrap();
-    let want: BTreeMap<String, f64> = [
+    let app = restore(&config, spec(1, 3), true, now).unwrap();
+    let want = counts(&[
         ("acc-2", 0.0),
         ("acc-3", 3.0),
         ("acc-4", 4.0),
         ("acc-5", 0.0),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v))
-    .collect();
+    ]);
     assert_eq!(ingested(&app), want);
 }
 

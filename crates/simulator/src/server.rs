@@ -55,7 +55,16 @@ pub async fn serve(
     sim: Simulator,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, sim.router())
+    serve_router(listener, sim.router(), shutdown).await
+}
+
+/// Serves `router` on `listener` until `shutdown` completes: one simulator or a fleet alike.
+async fn serve_router(
+    listener: TcpListener,
+    router: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router)
         .with_graceful_shutdown(shutdown)
         .await
 }
@@ -89,6 +98,22 @@ impl Reply {
             content_type: "text/html",
             body: format!("<html><head><title>{status} {title}</title></head><body><center><h1>{status} {title}</h1></center></body></html>\n").into_bytes(),
         }
+    }
+}
+
+impl IntoResponse for Reply {
+    fn into_response(self) -> Response {
+        let mut resp = (
+            StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            [(header::CONTENT_TYPE, self.content_type)],
+            self.body,
+        )
+            .into_response();
+        if let Some(secs) = self.retry_after {
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        resp
     }
 }
 
@@ -142,9 +167,7 @@ pub async fn serve_fleet(
     fleet: Fleet,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, fleet.router())
-        .with_graceful_shutdown(shutdown)
-        .await
+    serve_router(listener, fleet.router(), shutdown).await
 }
 
 async fn fleet_api(
@@ -156,15 +179,7 @@ async fn fleet_api(
 ) -> Response {
     match fleet.by_account.get(&account) {
         Some(sim) => respond(sim, &account, &endpoint, query, &headers, &body).await,
-        None => {
-            let reply = Reply::error(403, "not authorised for this account");
-            (
-                StatusCode::FORBIDDEN,
-                [(header::CONTENT_TYPE, reply.content_type)],
-                reply.body,
-            )
-                .into_response()
-        }
+        None => Reply::error(403, "not authorised for this account").into_response(),
     }
 }
 
@@ -182,17 +197,7 @@ async fn respond(
     inner.stats.request(paging.offset_seen, paging.limit_seen);
     let reply = answer(sim, n, account, endpoint, headers, paging, body).await;
     inner.stats.status(reply.status);
-    let mut resp = (
-        StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-        [(header::CONTENT_TYPE, reply.content_type)],
-        reply.body,
-    )
-        .into_response();
-    if let Some(secs) = reply.retry_after {
-        resp.headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(secs));
-    }
-    resp
+    reply.into_response()
 }
 
 fn header_str<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
